@@ -1,0 +1,62 @@
+# shipyard.deploy — the two commands of the README: `make test` and `make demo`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+BUILD := build
+COLLECTION_TREE := $(BUILD)/ansible_collections/shipyard/deploy
+# Debian packages the tests start for real (PostgreSQL 15 is the second server version).
+DEB_PACKAGES := postgresql haproxy nginx-light sqitch libdbd-pg-perl wrk
+DEB_BINARIES := /usr/lib/postgresql/*/bin/postgres haproxy nginx sqitch wrk
+PYTEST_ARGS ?=
+
+.PHONY: test venv system-deps lint sanity unit integration collection-tree demo clean
+
+test: venv system-deps lint sanity unit integration
+
+venv: $(BIN)/.installed
+
+$(BIN)/.installed: requirements.txt requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	touch $@
+
+system-deps:
+	@missing=""; \
+	for b in $(DEB_BINARIES); do \
+	  case "$$b" in */*) ls $$b >/dev/null 2>&1 || missing=1 ;; *) command -v $$b >/dev/null || missing=1 ;; esac; \
+	done; \
+	if [ -z "$$missing" ]; then echo "system packages: present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian packages: $(DEB_PACKAGES)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES) >/dev/null; \
+	else \
+	  echo "missing Debian packages; as root run: apt-get install $(DEB_PACKAGES)"; \
+	  echo "(tests that need them are skipped)"; \
+	fi
+
+lint: venv
+	$(BIN)/ruff check .
+
+# ansible-test wants the collection at ansible_collections/<ns>/<name>: copy the files git knows.
+collection-tree:
+	rm -rf $(BUILD)/ansible_collections
+	mkdir -p $(COLLECTION_TREE)
+	git ls-files -z --cached --others --exclude-standard | \
+	  while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done | \
+	  xargs -0 cp --parents -t $(COLLECTION_TREE)
+
+sanity: venv collection-tree
+	cd $(COLLECTION_TREE) && PATH="$(abspath $(BIN)):$$PATH" \
+	  ansible-test sanity --color no --python $$($(abspath $(BIN))/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
+	  --requirements --exclude tests/harness/callback_plugins/
+
+unit: venv
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)
+
+integration: venv system-deps
+	$(BIN)/pytest -q -p no:cacheprovider --timeout 900 tests/integration $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(BUILD) $(VENV)
