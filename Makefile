@@ -46,11 +46,19 @@ collection-tree:
 	git ls-files -z --cached --others --exclude-standard | \
 	  while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done | \
 	  xargs -0 cp --parents -t $(COLLECTION_TREE)
+	# its own git repository, so ansible-test lists these files and not the enclosing checkout's
+	cd $(COLLECTION_TREE) && git init -q && git add -A
 
+# ansible-test fetches pip's bootstrap script from a CI file host; seed its cache with a stand-in
+# that uses ensurepip and the package index instead (see tests/utils/get_pip_offline.py).
+ANSIBLE_TEST_CACHE := $(HOME)/.ansible/test/cache
 sanity: venv collection-tree
+	mkdir -p $(ANSIBLE_TEST_CACHE)
+	pipver=$$(grep -ho "pip='[0-9.]*'" $(BIN)/../lib/python*/site-packages/ansible_test/_internal/python_requirements.py | tr -dc '0-9.'); \
+	f=$(ANSIBLE_TEST_CACHE)/get_pip_$${pipver//./_}.py; [ -e "$$f" ] || cp tests/utils/get_pip_offline.py "$$f"
 	cd $(COLLECTION_TREE) && PATH="$(abspath $(BIN)):$$PATH" \
 	  ansible-test sanity --color no --python $$($(abspath $(BIN))/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
-	  --requirements --exclude tests/harness/callback_plugins/
+	  --requirements
 
 unit: venv
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)

@@ -52,7 +52,7 @@ class LoadGenerator:
 
     def start(self):
         self._deadline = time.monotonic() + self.duration
-        for _ in range(self.concurrency):
+        for _worker_index in range(self.concurrency):
             thread = threading.Thread(target=self._worker, daemon=True)
             thread.start()
             self._threads.append(thread)

@@ -131,7 +131,7 @@ class PlaybookRunner:
         run_env = self.env(env)
         run_env["SHIPYARD_TEST_RECORD"] = record
         proc = subprocess.run(argv, capture_output=True, text=True, env=run_env, timeout=timeout,
-                              cwd=cwd or self.workdir)
+                              cwd=cwd or self.workdir, check=False)
         records = []
         if os.path.exists(record):
             with open(record) as handle:

@@ -1,0 +1,128 @@
+# -*- coding: utf-8 -*-
+# Copyright: shipyard.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""AWS access shared by the S3 storage and the ALB router: one option set, one client factory,
+and a retry with jittered exponential backoff for every call that may fail transiently."""
+
+from __future__ import annotations
+
+import functools
+import random
+import time
+import traceback
+
+from ansible_collections.shipyard.deploy.plugins.module_utils.errors import DependencyError, ShipyardError
+
+try:
+    import boto3
+    import botocore.config
+    import botocore.exceptions
+except ImportError:  # pragma: no cover - reported by require_boto3()
+    boto3 = None
+    BOTO3_IMPORT_ERROR = traceback.format_exc()
+else:
+    BOTO3_IMPORT_ERROR = None
+
+# Error codes worth another try: throttling and the service's own transient failures.
+RETRYABLE_CODES = {
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "SlowDown", "RequestLimitExceeded", "InternalError",
+    "ServiceUnavailable", "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
+}
+
+
+class AwsError(ShipyardError):
+    """An AWS API call failed; ``code`` is the service's own error code when it gave one."""
+
+    def __init__(self, message, code=None, **details):
+        super().__init__(message, **details)
+        self.code = code
+
+
+def aws_argument_spec():
+    """Options of every module that talks to AWS (see the ``aws`` doc fragment)."""
+    return dict(
+        endpoint_url=dict(type="str", aliases=["aws_endpoint_url"]),
+        region=dict(type="str", aliases=["aws_region"]),
+        profile=dict(type="str", aliases=["aws_profile"]),
+        access_key=dict(type="str", no_log=True, aliases=["aws_access_key_id"]),
+        secret_key=dict(type="str", no_log=True, aliases=["aws_secret_access_key"]),
+        session_token=dict(type="str", no_log=True, aliases=["aws_session_token"]),
+    )
+
+
+def require_boto3():
+    if boto3 is None:
+        raise DependencyError(
+            "the Python library boto3 is required on the host that runs this task; "
+            "install it with 'pip install boto3' into the interpreter Ansible uses",
+            import_error=BOTO3_IMPORT_ERROR,
+        )
+
+
+def client(service, options, max_pool_connections=10):
+    """A boto3 client for ``service`` from the module options of :func:`aws_argument_spec`.
+
+    Credentials not given fall back to boto3's usual chain (environment, profile, instance role).
+    boto3's own retries stay on (standard mode); :func:`retry` adds ours on top for the calls
+    whose failure would cost a whole backup or switch.
+    """
+    require_boto3()
+    try:
+        session = boto3.session.Session(
+            profile_name=options.get("profile") or None,
+            aws_access_key_id=options.get("access_key") or None,
+            aws_secret_access_key=options.get("secret_key") or None,
+            aws_session_token=options.get("session_token") or None,
+            region_name=options.get("region") or None,
+        )
+        config = botocore.config.Config(
+            retries={"mode": "standard", "max_attempts": 5},
+            max_pool_connections=max_pool_connections,
+        )
+        return session.client(service, endpoint_url=options.get("endpoint_url") or None, config=config)
+    except botocore.exceptions.ProfileNotFound:
+        raise AwsError(
+            "AWS profile %r is not configured on this host; create it or pass access_key/secret_key"
+            % options.get("profile")
+        ) from None
+    except botocore.exceptions.BotoCoreError as exc:
+        raise AwsError("cannot create an AWS %s client: %s" % (service, exc)) from None
+
+
+def error_code(exc):
+    """The service error code of a botocore ClientError, else None."""
+    response = getattr(exc, "response", None) or {}
+    return (response.get("Error") or {}).get("Code")
+
+
+def retry(attempts=4, base_delay=0.5, max_delay=8.0):
+    """Retry a function on transient AWS errors with full-jitter exponential backoff.
+
+    Non-transient errors (access denied, no such bucket…) are raised at once.
+    """
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            for attempt in range(1, attempts + 1):
+                try:
+                    return func(*args, **kwargs)
+                except Exception as exc:
+                    transient = (
+                        boto3 is not None
+                        and (
+                            isinstance(exc, (botocore.exceptions.EndpointConnectionError,
+                                             botocore.exceptions.ConnectionClosedError,
+                                             botocore.exceptions.ReadTimeoutError))
+                            or error_code(exc) in RETRYABLE_CODES
+                        )
+                    )
+                    if not transient or attempt == attempts:
+                        raise
+                    time.sleep(random.uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1))))  # noqa: S311
+            return None  # not reached
+
+        return wrapper
+
+    return decorate
