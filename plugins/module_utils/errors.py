@@ -56,3 +56,7 @@ class IntegrityError(ShipyardError):
 
 class RestoreError(ShipyardError):
     """Restoring a backup failed."""
+
+
+class MigrationError(ShipyardError):
+    """A schema migration is unsafe to run, failed, or its history disagrees with the files."""
