@@ -60,3 +60,11 @@ class RestoreError(ShipyardError):
 
 class MigrationError(ShipyardError):
     """A schema migration is unsafe to run, failed, or its history disagrees with the files."""
+
+
+class HealthCheckError(ShipyardError):
+    """One or more health check targets did not become healthy; ``details`` holds every result."""
+
+
+class AnalysisError(ShipyardError):
+    """A canary analysis could not measure (metric source unreachable or misconfigured)."""
