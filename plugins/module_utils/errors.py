@@ -68,3 +68,7 @@ class HealthCheckError(ShipyardError):
 
 class AnalysisError(ShipyardError):
     """A canary analysis could not measure (metric source unreachable or misconfigured)."""
+
+
+class RouterError(ShipyardError):
+    """Reading or changing the traffic split of a router (HAProxy, nginx, ALB) failed."""
