@@ -85,7 +85,7 @@ class S3Ledger:
     """One S3 object holding the JSON lines, updated with conditional writes."""
 
     def __init__(self, url, aws_options):
-        bucket, _, key = url[len("s3://"):].partition("/")
+        bucket, _sep, key = url[len("s3://"):].partition("/")
         if not bucket or not key or key.endswith("/"):
             raise ConfigurationError(
                 "ledger %s must name an object: s3://bucket/path/ledger.jsonl" % url
@@ -268,7 +268,6 @@ def run_deployment_record(params, check_mode, diff_mode):
         result["last_good_version"] = good[0] if good else None
         result["good_versions"] = good
         history = deployments(records, environment, application)
-        result["history"] = [{k: s[k] for k in ("deployment_id", "version", "outcome", "started_at",
-                                                 "finished_at", "duration_seconds")}
-                             for s in history[-params["history_size"]:]]
+        keys = ("deployment_id", "version", "outcome", "started_at", "finished_at", "duration_seconds")
+        result["history"] = [{k: s[k] for k in keys} for s in history[-params["history_size"]:]]
     return result

@@ -17,8 +17,9 @@ description:
     environment (staging before production).
   - Concurrent writers are safe - a file append takes an exclusive lock, an S3 append uses
     conditional writes and retries.
-  - Run it on the controller (C(delegate_to: localhost), C(run_once: true)) when the ledger is a file.
+  - "Run it on the controller (C(delegate_to: localhost), C(run_once: true)) when the ledger is a file."
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - shipyard.deploy.aws
 attributes:
   check_mode:
@@ -27,6 +28,8 @@ attributes:
   diff_mode:
     support: full
     details: Shows the appended line.
+  platform:
+    platforms: posix
 options:
   ledger:
     description:
@@ -74,7 +77,7 @@ options:
     type: int
     default: 10
 author:
-  - shipyard.deploy contributors
+  - Shipyard Deploy Maintainers (@shipyard-deploy)
 """
 
 EXAMPLES = r"""

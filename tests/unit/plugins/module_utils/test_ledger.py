@@ -39,8 +39,8 @@ def test_a_later_rollback_of_a_succeeded_deployment_counts():
 
 
 def test_staging_gate_is_per_environment():
-    records = events("s1", "2.0", "started", "succeeded", env="staging") + events("s2", "2.1", "started", "failed",
-                                                                                     env="staging")
+    records = events("s1", "2.0", "started", "succeeded", env="staging")
+    records += events("s2", "2.1", "started", "failed", env="staging")
     assert ledger.succeeded_in(records, "staging", "shop", "2.0")
     assert not ledger.succeeded_in(records, "staging", "shop", "2.1")
     assert not ledger.succeeded_in(records, "production", "shop", "2.0")
