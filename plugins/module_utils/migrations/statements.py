@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright: shipyard.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Split an SQL script into statements with a real PostgreSQL parser (pglast).
+
+The lint needs each statement's parse tree, line and preceding comments; the runner needs the
+statements one by one because a multi-statement simple query is an implicit transaction, in
+which ``CREATE INDEX CONCURRENTLY`` is refused.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+
+from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
+    ConfigurationError,
+    DependencyError,
+)
+
+try:
+    from pglast import parser as pg_parser
+except ImportError:  # pragma: no cover - reported by require_pglast()
+    pg_parser = None
+    PGLAST_IMPORT_ERROR = traceback.format_exc()
+else:
+    PGLAST_IMPORT_ERROR = None
+
+
+@dataclass
+class Statement:
+    """One statement of a script: its text, 1-based line, parse tree and the text before it."""
+
+    text: str
+    line: int
+    node: object
+    leading: str  # comments and blank space between the previous statement and this one
+
+
+def require_pglast():
+    """Raise DependencyError when pglast is not importable on the host that runs the task."""
+    if pg_parser is None:
+        raise DependencyError(
+            "the Python library pglast is required to parse SQL; install it with "
+            "'pip install pglast==8.7' into the interpreter Ansible uses",
+            import_error=PGLAST_IMPORT_ERROR,
+        )
+
+
+def line_of(text, offset):
+    """1-based line number of character ``offset`` in ``text``."""
+    return text.count("\n", 0, offset) + 1
+
+
+def split_statements(sql, source="<sql>"):
+    """Parse ``sql`` and return its :class:`Statement` list, in order.
+
+    Raises ConfigurationError naming ``source`` and the line when the SQL does not parse.
+    """
+    require_pglast()
+    try:
+        raw = pg_parser.parse_sql(sql)
+    except pg_parser.ParseError as exc:
+        location = exc.args[1] if len(exc.args) > 1 else None
+        where = " at line %d" % line_of(sql, location) if isinstance(location, int) else ""
+        raise ConfigurationError(
+            "cannot parse %s%s: %s; fix the SQL (it must be valid PostgreSQL) and run again"
+            % (source, where, exc.args[0] if exc.args else exc)
+        ) from None
+    statements = []
+    previous_end = 0
+    for item in raw:
+        start = item.stmt_location or 0
+        length = item.stmt_len or (len(sql) - start)
+        text = sql[start:start + length].strip()
+        statements.append(Statement(text=text, line=line_of(sql, start), node=item.stmt,
+                                    leading=sql[previous_end:start]))
+        previous_end = start + length
+    return statements

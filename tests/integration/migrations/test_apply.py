@@ -1,0 +1,261 @@
+"""migration_apply against a real PostgreSQL 18: ledger, lock, retries, atomicity, drift, undo."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+
+import pytest
+from harness.playbook import play
+
+from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
+    ConfigurationError,
+    MigrationError,
+)
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.runner import apply_migrations
+
+BASE = {
+    "V1__create_orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric);\n",
+    "U1__create_orders.sql": "DROP TABLE orders;\n",
+    "V2__add_note.sql": "ALTER TABLE orders ADD COLUMN note text;\n",
+    "U2__add_note.sql": "ALTER TABLE orders DROP COLUMN note;\n",
+}
+
+
+def ledger(pg, db):
+    with pg.connect(db) as conn:
+        return conn.execute(
+            "SELECT version, checksum, success, script FROM shipyard_schema_history ORDER BY version"
+        ).fetchall()
+
+
+def tables(pg, db):
+    with pg.connect(db) as conn:
+        return {r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")}
+
+
+def columns(pg, db, table):
+    with pg.connect(db) as conn:
+        return [r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+            (table,))]
+
+
+def test_applies_in_order_records_sha256_and_is_idempotent(pg, pg_db, migdir, apply_opts):
+    migdir(BASE)
+    result = apply_migrations(apply_opts(), False, False)
+    assert result["changed"] is True
+    assert [m["version"] for m in result["applied"]] == ["1", "2"]
+    assert result["current_version"] == "2" and result["previous_version"] is None
+    rows = ledger(pg, pg_db)
+    assert [(r[0], r[2]) for r in rows] == [("1", True), ("2", True)]
+    assert rows[0][1] == hashlib.sha256(BASE["V1__create_orders.sql"].encode()).hexdigest()
+    assert columns(pg, pg_db, "orders") == ["id", "total", "note"]
+    again = apply_migrations(apply_opts(), False, False)
+    assert again["changed"] is False and again["applied"] == []
+
+
+def test_two_runs_started_together_apply_each_migration_once(pg, pg_db, migdir, apply_opts):
+    migdir({
+        "V1__counter.sql": "CREATE TABLE runs (n int);\n",
+        "V2__slow.sql": "SELECT pg_sleep(0.5);\nINSERT INTO runs VALUES (2);\n",
+        "V3__more.sql": "INSERT INTO runs VALUES (3);\n",
+    })
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def run():
+        barrier.wait()
+        try:
+            results.append(apply_migrations(apply_opts(), False, False))
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    applied = sorted(m["version"] for r in results for m in r["applied"])
+    assert applied == ["1", "2", "3"]
+    assert sorted(r["changed"] for r in results) == [False, True]
+    with pg.connect(pg_db) as conn:
+        assert conn.execute("SELECT n FROM runs ORDER BY n").fetchall() == [(2,), (3,)]
+
+
+def test_failing_migration_leaves_schema_unchanged_and_marks_ledger(pg, pg_db, migdir, apply_opts):
+    migdir(BASE)
+    apply_migrations(apply_opts(), False, False)
+    migdir({"V3__broken.sql": "CREATE TABLE audit (id int);\nALTER TABLE orders ADD COLUMN x int;\n"
+                              "SELECT 1/0;\n"})
+    before = (tables(pg, pg_db), columns(pg, pg_db, "orders"))
+    with pytest.raises(MigrationError) as info:
+        apply_migrations(apply_opts(), False, False)
+    assert "line 3 of V3__broken.sql" in info.value.message and "22012" in info.value.message
+    assert (tables(pg, pg_db), columns(pg, pg_db, "orders")) == before
+    assert ledger(pg, pg_db)[-1][0] == "3" and ledger(pg, pg_db)[-1][2] is False
+    # The failed entry blocks every later run until an explicit repair.
+    with pytest.raises(MigrationError, match="failed migration"):
+        apply_migrations(apply_opts(), False, False)
+    migdir({"V3__broken.sql": "CREATE TABLE audit (id int);\n"})
+    fixed = apply_migrations(apply_opts(repair=True), False, False)
+    assert fixed["repaired"]["removed_failed"] == ["3"]
+    assert [m["version"] for m in fixed["applied"]] == ["3"]
+    assert "audit" in tables(pg, pg_db)
+
+
+def test_lock_timeout_is_retried_until_the_lock_is_released(pg, pg_db, migdir, apply_opts):
+    migdir({"V1__create_orders.sql": BASE["V1__create_orders.sql"]})
+    apply_migrations(apply_opts(), False, False)
+    migdir({"V2__add_note.sql": BASE["V2__add_note.sql"]})
+    blocker = pg.connect(pg_db, autocommit=False)
+    blocker.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+    results = []
+    worker = threading.Thread(target=lambda: results.append(apply_migrations(
+        apply_opts(lock_timeout="100ms", lock_retries=20, retry_delay=0.1), False, False)))
+    worker.start()
+    time.sleep(1.5)
+    assert worker.is_alive()  # still waiting: nothing applied behind the held lock
+    blocker.rollback()
+    blocker.close()
+    worker.join(30)
+    assert results, "migration_apply did not finish after the lock was released"
+    applied = results[0]["applied"]
+    assert applied[0]["version"] == "2" and applied[0]["attempts"] > 1
+    assert "note" in columns(pg, pg_db, "orders")
+
+
+def test_lock_timeout_without_retries_fails_cleanly(pg, pg_db, migdir, apply_opts):
+    migdir({"V1__create_orders.sql": BASE["V1__create_orders.sql"]})
+    apply_migrations(apply_opts(), False, False)
+    migdir({"V2__add_note.sql": BASE["V2__add_note.sql"]})
+    with pg.connect(pg_db, autocommit=False) as blocker:
+        blocker.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(MigrationError) as info:
+            apply_migrations(apply_opts(lock_timeout="100ms", lock_retries=1), False, False)
+        blocker.rollback()
+    assert info.value.details["sqlstate"] == "55P03" and info.value.details["attempts"] == 2
+    assert "note" not in columns(pg, pg_db, "orders")
+
+
+def test_drift_is_refused_until_repair(pg, pg_db, migdir, apply_opts):
+    migdir(BASE)
+    apply_migrations(apply_opts(), False, False)
+    migdir({"V1__create_orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
+            "V3__later.sql": "CREATE TABLE later (id int);\n"})
+    with pytest.raises(MigrationError, match="checksum drift") as info:
+        apply_migrations(apply_opts(), False, False)
+    assert info.value.details["drift"][0]["version"] == "1"
+    assert "later" not in tables(pg, pg_db)
+    repaired = apply_migrations(apply_opts(repair=True), False, False)
+    assert repaired["repaired"]["realigned"] == ["1"]
+    assert ledger(pg, pg_db)[0][1] == hashlib.sha256(b"CREATE TABLE orders (id bigint PRIMARY KEY);\n").hexdigest()
+
+
+def test_check_mode_predicts_and_changes_nothing(pg, pg_db, migdir, apply_opts):
+    migdir({"V1__create_orders.sql": BASE["V1__create_orders.sql"]})
+    apply_migrations(apply_opts(), False, False)
+    migdir({"V2__add_note.sql": BASE["V2__add_note.sql"], "V3__items.sql": "CREATE TABLE items (id int);\n"})
+    result = apply_migrations(apply_opts(), True, False)
+    assert result["changed"] is True and [m["version"] for m in result["applied"]] == ["2", "3"]
+    assert result["current_version"] == "3" and result["check_error"] is None
+    assert "items" not in tables(pg, pg_db) and "note" not in columns(pg, pg_db, "orders")
+    assert [r[0] for r in ledger(pg, pg_db)] == ["1"]
+    migdir({"V4__bad.sql": "ALTER TABLE missing_table ADD COLUMN a int;\n"})
+    with pytest.raises(MigrationError, match="would fail") as info:
+        apply_migrations(apply_opts(), True, False)
+    assert info.value.details["check_error"]["version"] == "4"
+    assert info.value.details["check_error"]["sqlstate"] == "42P01"
+    assert [r[0] for r in ledger(pg, pg_db)] == ["1"]
+
+
+def test_check_mode_on_a_fresh_database_creates_no_ledger(pg, pg_db, migdir, apply_opts):
+    migdir(BASE)
+    result = apply_migrations(apply_opts(), True, False)
+    assert [m["version"] for m in result["applied"]] == ["1", "2"]
+    assert tables(pg, pg_db) == set()
+
+
+def test_target_down_runs_undo_files_newest_first(pg, pg_db, migdir, apply_opts):
+    migdir(dict(BASE, **{"V3__items.sql": "CREATE TABLE items (id int);\n",
+                         "U3__items.sql": "DROP TABLE items;\n"}))
+    apply_migrations(apply_opts(), False, False)
+    result = apply_migrations(apply_opts(target="1"), False, False)
+    assert result["direction"] == "down" and [m["version"] for m in result["undone"]] == ["3", "2"]
+    assert result["current_version"] == "1"
+    assert tables(pg, pg_db) == {"orders", "shipyard_schema_history"}
+    assert columns(pg, pg_db, "orders") == ["id", "total"]
+    assert [r[0] for r in ledger(pg, pg_db)] == ["1"]
+    again = apply_migrations(apply_opts(target="3"), False, False)
+    assert [m["version"] for m in again["applied"]] == ["2", "3"]
+
+
+def test_target_down_without_undo_file_changes_nothing(pg, pg_db, migdir, apply_opts):
+    migdir(dict(BASE, **{"V3__items.sql": "CREATE TABLE items (id int);\n"}))
+    apply_migrations(apply_opts(), False, False)
+    with pytest.raises(ConfigurationError, match="no undo file for version"):
+        apply_migrations(apply_opts(target="0"), False, False)
+    assert [r[0] for r in ledger(pg, pg_db)] == ["1", "2", "3"]
+
+
+def test_non_transactional_file_runs_create_index_concurrently(pg, pg_db, migdir, apply_opts):
+    migdir({"V1__create_orders.sql": BASE["V1__create_orders.sql"],
+            "V2__index.sql": "-- shipyard:no-transaction\nCREATE INDEX CONCURRENTLY orders_total ON orders (total);\n"})
+    result = apply_migrations(apply_opts(), False, False)
+    assert result["applied"][1]["transactional"] is False
+    with pg.connect(pg_db) as conn:
+        valid = conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_total'::regclass")
+        assert valid.fetchone() == (True,)
+
+
+def test_out_of_order_is_refused(pg, pg_db, migdir, apply_opts):
+    migdir({"V2__add.sql": "CREATE TABLE b (id int);\n"})
+    apply_migrations(apply_opts(), False, False)
+    migdir({"V1__early.sql": "CREATE TABLE a (id int);\n"})
+    with pytest.raises(MigrationError, match="out of order"):
+        apply_migrations(apply_opts(), False, False)
+    assert "a" not in tables(pg, pg_db)
+    assert [m["version"] for m in apply_migrations(apply_opts(out_of_order=True), False, False)["applied"]] == ["1"]
+
+
+def test_lint_breaking_blocks_a_contract_migration(pg, pg_db, migdir, apply_opts):
+    migdir(BASE)
+    apply_migrations(apply_opts(), False, False)
+    migdir({"V3__drop_note.sql": "ALTER TABLE orders DROP COLUMN note;\n"})
+    with pytest.raises(MigrationError, match="drop_column"):
+        apply_migrations(apply_opts(lint="breaking"), False, False)
+    assert "note" in columns(pg, pg_db, "orders")
+    migdir({"V3__drop_note.sql": "-- shipyard:ignore drop_column reason: unused since release 41\n"
+                                 "ALTER TABLE orders DROP COLUMN note;\n"})
+    result = apply_migrations(apply_opts(lint="breaking"), False, False)
+    assert result["lint_findings"][0]["suppressed"] is True
+    assert "note" not in columns(pg, pg_db, "orders")
+
+
+@pytest.mark.parametrize("bad, pattern", [
+    ({}, "does not exist or is not a directory"),
+    ({"V1__bad.sql": "CREATE TABEL x (id int);\n"}, "cannot parse V1__bad.sql at line 1"),
+])
+def test_bad_input_gives_clear_error_and_changes_nothing(pg, pg_db, migdir, apply_opts, bad, pattern):
+    path = migdir(bad) if bad else migdir.path + "/missing"
+    with pytest.raises(ConfigurationError, match=pattern):
+        apply_migrations(apply_opts(path=path), False, False)
+    assert tables(pg, pg_db) == set()
+
+
+def test_playbook_applies_with_check_mode_first(pg, pg_db, migdir, playbook):
+    path = migdir(BASE)
+    task = {"name": "migrate", "shipyard.deploy.migration_apply": dict(
+        pg.conn_options(pg_db), path=path, lint="breaking")}
+    checked = playbook.run(play([task]), check=True)
+    assert checked.rc == 0, checked.output
+    assert checked.task("migrate")["changed"] is True
+    assert [m["version"] for m in checked.task("migrate")["applied"]] == ["1", "2"]
+    assert tables(pg, pg_db) == set()
+    run = playbook.run(play([task, dict(task, name="again")]), verbosity=3)
+    assert run.rc == 0, run.output
+    assert run.task("migrate")["current_version"] == "2" and run.task("again")["changed"] is False
+    assert pg.password not in run.output
