@@ -1,0 +1,701 @@
+# -*- coding: utf-8 -*-
+# Copyright: shipyard.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Restore a backup made by ``pg_backup``, proving it before anyone can see it.
+
+The sequence, and why it keeps the target safe:
+
+1. Resolve the backup (an id or ``latest``), load its manifest and check that it describes the
+   backup asked for (its id, its database when ``source_database`` is given, format and
+   compression we can read).  A backup without a manifest does not exist.
+2. Decide, before touching anything, what will happen to an existing target database: nothing
+   may happen to it unless ``swap`` (keep it under another name) or ``force`` (drop it) says so.
+3. Create a *scratch* database with a fresh name and restore into it: the stored bytes are
+   counted and hashed (SHA-256) as they stream through the zstd decompressor into
+   ``pg_restore --exit-on-error``.  With a local copy allowed, the decompressed dump goes to a
+   0600 temporary file first, is verified completely, and only then ``pg_restore --jobs N`` reads it.
+4. When the stream ended: its size and SHA-256 must equal the manifest's, ``pg_restore`` must
+   have succeeded, and every table's row count must equal the manifest's.  Any failure drops the
+   scratch database; the target has not been touched.
+5. Only then the scratch database takes the target's name.  ``ALTER DATABASE ... RENAME`` is
+   transactional (unlike CREATE/DROP DATABASE) but refuses a database with sessions, so: sessions
+   of both databases are terminated, then ONE transaction renames target -> previous and
+   scratch -> target.  Other sessions see the old state or the new state, never a missing
+   target.  A client that reconnects between the termination and the rename makes the rename
+   fail (``55006 object in use``); the transaction rolls back whole and is retried.
+6. With ``force`` (and no ``swap``) the previous database is dropped after that commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+import traceback
+
+from ansible_collections.shipyard.deploy.plugins.module_utils import postgres
+from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
+    ConfigurationError,
+    DependencyError,
+    IntegrityError,
+    PostgresError,
+    RestoreError,
+)
+
+try:
+    import zstandard
+except ImportError:  # pragma: no cover - reported by require_zstandard()
+    zstandard = None
+    ZSTD_IMPORT_ERROR = traceback.format_exc()
+else:
+    ZSTD_IMPORT_ERROR = None
+
+try:
+    from psycopg import errors as pg_errors
+    from psycopg import sql
+except ImportError:  # pragma: no cover - reported by postgres.require_psycopg()
+    pg_errors = None
+    sql = None
+
+CHUNK = 1 << 20
+NAME_MAX = 63  # NAMEDATALEN - 1: PostgreSQL truncates longer identifiers silently
+SWAP_ATTEMPTS = 5
+STDERR_TAIL = 2000
+
+
+def require_zstandard():
+    """Raise DependencyError when the zstandard library is not importable."""
+    if zstandard is None:
+        raise DependencyError(
+            "the Python library zstandard is required on the host that runs this task; "
+            "install it with 'pip install zstandard' into the interpreter Ansible uses",
+            import_error=ZSTD_IMPORT_ERROR,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure logic (unit tested)
+# ---------------------------------------------------------------------------------------------
+
+
+def scratch_name(target, token=None, label="restore"):
+    """A new database name derived from ``target``, e.g. ``app_restore_3fa9c1``.
+
+    Only letters, digits and underscores, at most 63 bytes, so it never needs quoting in a
+    libpq dbname (where ``=`` would turn it into a connection string) and is never truncated.
+    """
+    token = token or secrets.token_hex(3)
+    suffix = "_%s_%s" % (label, token)
+    base = re.sub(r"[^A-Za-z0-9_]", "_", target) or "db"
+    return base[: NAME_MAX - len(suffix)] + suffix
+
+
+def check_manifest(manifest, backup_id, source_database=None):
+    """Refuse a manifest that does not describe the backup asked for.
+
+    ``load_manifest`` already checked fields, types, format and compression; this checks that
+    the manifest belongs here: its id is the requested one and (when given) its database is
+    ``source_database``.
+    """
+    if manifest.get("id") != backup_id:
+        raise IntegrityError(
+            "manifest of backup %s names backup %r: it was copied from another backup or edited; "
+            "restore the backup it belongs to, or restore its original manifest"
+            % (backup_id, manifest.get("id")),
+            backup_id=backup_id,
+        )
+    if source_database is not None and manifest.get("database") != source_database:
+        raise IntegrityError(
+            "backup %s is a backup of database %r, not of %r (source_database); pick a backup of %r "
+            "or correct source_database" % (backup_id, manifest.get("database"), source_database,
+                                            source_database),
+            backup_id=backup_id,
+        )
+
+
+def row_count_differences(expected, actual):
+    """Tables whose restored row count differs from the manifest: ``{table: {expected, actual}}``.
+
+    ``actual`` maps table -> count; a table absent from ``actual`` was not restored (``None``).
+    """
+    differences = {}
+    for table, count in sorted(expected.items()):
+        got = actual.get(table)
+        if got != count:
+            differences[table] = {"expected": count, "actual": got}
+    return differences
+
+
+def plan_target(target, target_exists, swap, force, previous_name, previous_exists):
+    """Decide what happens to the target database, before anything is done.
+
+    Returns ``(action, previous)``: action ``create`` (target does not exist), ``swap`` (the
+    current target is kept as ``previous``) or ``replace`` (the current target is dropped).
+    Raises ConfigurationError when the options do not allow what would be needed.
+    """
+    if not target_exists:
+        return "create", None
+    if swap:
+        if previous_exists and not force:
+            raise ConfigurationError(
+                "database %r, where swap would keep the current %r, already exists; drop or rename "
+                "it, choose another previous_name, or set force=true to drop it" % (previous_name, target)
+            )
+        return "swap", previous_name
+    if force:
+        return "replace", None
+    raise ConfigurationError(
+        "target database %r already exists; set swap=true to restore beside it and swap names "
+        "(it is kept as %r), or force=true to replace it, or choose a new target" % (target, previous_name)
+    )
+
+
+class VerifyingReader:
+    """Wrap a storage reader: count and SHA-256 every byte, never read past the manifest's size.
+
+    The hash covers exactly what was read from storage, so a flipped byte, a truncated object or
+    trailing garbage is found no matter what the decompressor makes of it.
+    """
+
+    def __init__(self, raw, expected_size, chunk=CHUNK):
+        self.raw = raw
+        self.expected_size = expected_size
+        self.chunk = chunk
+        self.size = 0
+        self.sha = hashlib.sha256()
+        self.eof = False
+        self.oversized = False
+
+    def read(self, n=-1):
+        """Read up to ``n`` bytes (a chunk when ``n`` < 0); ``b""`` at the end or past the limit."""
+        if self.eof or self.oversized:
+            return b""
+        data = self.raw.read(self.chunk if n is None or n < 0 else n)
+        if not data:
+            self.eof = True
+            return b""
+        self.size += len(data)
+        self.sha.update(data)
+        if self.size > self.expected_size:
+            # More bytes than the manifest says: stop here, the result is refused anyway.
+            self.oversized = True
+        return data
+
+    def drain(self):
+        """Read (and hash) whatever is left, so the final verdict covers the whole object."""
+        while self.read(self.chunk):
+            pass
+
+    @property
+    def sha256(self):
+        return self.sha.hexdigest()
+
+    def verdict(self, manifest, backup_id):
+        """Raise IntegrityError unless size and SHA-256 equal the manifest's (call after the end)."""
+        if self.oversized:
+            raise IntegrityError(
+                "backup %s: %s is larger than the %d bytes its manifest records (read %d so far); the "
+                "data was changed or appended to after the backup; do not use it, restore another backup"
+                % (backup_id, manifest["data_key"], manifest["size"], self.size),
+                backup_id=backup_id, expected_size=manifest["size"], actual_size=self.size,
+            )
+        if self.size != manifest["size"]:
+            raise IntegrityError(
+                "backup %s: %s has %d bytes but its manifest records %d (truncated or tampered); do not "
+                "use it, restore another backup" % (backup_id, manifest["data_key"], self.size, manifest["size"]),
+                backup_id=backup_id, expected_size=manifest["size"], actual_size=self.size,
+            )
+        if self.sha256 != manifest["sha256"].lower():
+            raise IntegrityError(
+                "backup %s: SHA-256 of %s is %s but its manifest records %s (the data or the manifest "
+                "was altered); do not use it, restore another backup"
+                % (backup_id, manifest["data_key"], self.sha256, manifest["sha256"]),
+                backup_id=backup_id, expected_sha256=manifest["sha256"], actual_sha256=self.sha256,
+            )
+
+
+def stream_decompressed(reader, sink):
+    """Feed the zstd-decompressed content of ``reader`` to ``sink(bytes)``; return its size.
+
+    Raises ``zstandard.ZstdError`` on undecodable input; a truncated frame is not an error here
+    (the size and SHA-256 verdict catches it).
+    """
+    require_zstandard()
+    decompressor = zstandard.ZstdDecompressor().decompressobj(read_across_frames=True)
+    total = 0
+    while True:
+        data = reader.read(CHUNK)
+        if not data:
+            break
+        out = decompressor.decompress(data)
+        if out:
+            total += len(out)
+            sink(out)
+    return total
+
+
+def verify_stream(store, manifest, backup_id):
+    """Read the whole backup, check size, SHA-256, zstd and uncompressed size; change nothing."""
+    raw = open_data(store, manifest, backup_id)
+    reader = VerifyingReader(raw, manifest["size"])
+    try:
+        try:
+            uncompressed = stream_decompressed(reader, lambda _chunk: None)
+            decode_error = None
+        except zstandard.ZstdError as exc:
+            uncompressed, decode_error = None, exc
+        reader.drain()
+    finally:
+        raw.close()
+    reader.verdict(manifest, backup_id)
+    _check_decoded(manifest, backup_id, decode_error, uncompressed)
+    return {"size": reader.size, "sha256": reader.sha256, "uncompressed_size": uncompressed}
+
+
+def _check_decoded(manifest, backup_id, decode_error, uncompressed):
+    if decode_error is not None:
+        raise IntegrityError(
+            "backup %s: its data matches the manifest's SHA-256 but is not valid zstd (%s); the backup "
+            "was written wrongly, restore another backup" % (backup_id, decode_error),
+            backup_id=backup_id,
+        )
+    expected = manifest.get("uncompressed_size")
+    if uncompressed is not None and isinstance(expected, int) and expected > 0 and uncompressed != expected:
+        raise IntegrityError(
+            "backup %s decompresses to %d bytes but its manifest records %d; restore another backup"
+            % (backup_id, uncompressed, expected),
+            backup_id=backup_id,
+        )
+
+
+def open_data(store, manifest, backup_id):
+    """Open the backup's data object; a missing one is an integrity failure, not a storage hiccup."""
+    from ansible_collections.shipyard.deploy.plugins.module_utils.storage import StorageNotFound
+
+    key = "%s/%s" % (backup_id, manifest["data_key"])
+    try:
+        return store.open_reader(key)
+    except StorageNotFound:
+        raise IntegrityError(
+            "backup %s has a manifest but its data object %s is missing from %s; the backup is "
+            "unusable, restore another one" % (backup_id, manifest["data_key"], store.location),
+            backup_id=backup_id,
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL side
+# ---------------------------------------------------------------------------------------------
+
+
+def database_exists(conn, name):
+    """True when a database called ``name`` exists on the server."""
+    return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+
+
+def terminate_sessions(conn, names):
+    """Terminate every other session connected to the databases ``names``."""
+    conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = ANY(%s) AND pid <> pg_backend_pid()",
+        (list(names),),
+    )
+
+
+def drop_database(conn, name, server_major):
+    """Drop ``name`` (its sessions are terminated first); no error when it does not exist."""
+    terminate_sessions(conn, [name])
+    force = " WITH (FORCE)" if server_major >= 13 else ""
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}" + force).format(sql.Identifier(name)))
+
+
+def count_rows(conn, tables):
+    """Row counts of ``tables`` (``schema.table`` names) in the database of ``conn``.
+
+    Names are matched against the catalog rather than split on ".", so schemas or tables with a
+    dot in their name are counted correctly.  A table that does not exist is left out.  ``ONLY``:
+    the manifest counts each table without its inheritance children, so we do too.
+    """
+    rows = conn.execute(
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+        "AND n.nspname NOT LIKE 'pg\\_toast%%'"
+    ).fetchall()
+    catalog = {"%s.%s" % (nsp, rel): (nsp, rel) for nsp, rel in rows}
+    counts = {}
+    for table in tables:
+        if table in catalog:
+            nsp, rel = catalog[table]
+            query = sql.SQL("SELECT count(*) FROM ONLY {}.{}").format(sql.Identifier(nsp), sql.Identifier(rel))
+            counts[table] = conn.execute(query).fetchone()[0]
+    return counts
+
+
+def rename_into_place(conn, target, scratch, previous):
+    """Give ``scratch`` the name ``target`` (and the current target the name ``previous``).
+
+    One transaction does both renames, so they happen together or not at all; a session that
+    connects in between makes it fail with 55006 and the whole transaction is retried.
+    """
+    last_error = None
+    for attempt in range(SWAP_ATTEMPTS):
+        terminate_sessions(conn, [target, scratch] if previous else [scratch])
+        try:
+            with conn.transaction():
+                if previous:
+                    conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                        sql.Identifier(target), sql.Identifier(previous)))
+                conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(scratch), sql.Identifier(target)))
+            return attempt + 1
+        except pg_errors.ObjectInUse as exc:
+            last_error = exc
+            time.sleep(0.2 * (attempt + 1))
+    raise RestoreError(
+        "could not rename %r to %r: sessions keep connecting to %r (%s); nothing was renamed, the "
+        "scratch database is dropped; stop the clients of %r and retry"
+        % (scratch, target, target, str(last_error).splitlines()[0], target),
+    )
+
+
+class PgRestoreProcess:
+    """``pg_restore --exit-on-error`` into one database, reading a file or our stdin.
+
+    stderr goes to a temporary file (never a pipe nobody reads, which could block pg_restore);
+    its tail ends up in the error message.
+    """
+
+    def __init__(self, tool, params, dbname, no_owner=False, jobs=1, path=None):
+        argv = [tool, "--exit-on-error", "--dbname", dbname]
+        if no_owner:
+            argv.append("--no-owner")
+        if jobs > 1:
+            argv += ["--jobs", str(jobs)]
+        if path:
+            argv.append(path)
+        self.argv = argv
+        self.stderr = tempfile.TemporaryFile()
+        # The password travels in PGPASSWORD, never in argv.
+        self.proc = subprocess.Popen(
+            argv, stdin=None if path else subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=self.stderr, env=params.with_database(dbname).child_env(),
+        )
+        if not path:
+            _grow_pipe(self.proc.stdin)
+
+    def write(self, data):
+        """Send dump bytes; False once pg_restore stopped reading (it exited)."""
+        try:
+            self.proc.stdin.write(data)
+            return True
+        except (BrokenPipeError, ValueError):
+            return False
+
+    def finish(self):
+        """Close stdin, wait, and return ``(returncode, stderr tail)``."""
+        if self.proc.stdin:
+            try:
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+        returncode = self.proc.wait()
+        self.stderr.seek(0)
+        text = self.stderr.read().decode("utf-8", "replace").strip()
+        self.stderr.close()
+        return returncode, text[-STDERR_TAIL:]
+
+    def kill(self):
+        """Stop pg_restore at once (used when the input proved bad)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            self.finish()
+        except (OSError, ValueError):
+            pass
+
+
+def _grow_pipe(pipe):
+    # A 1 MiB pipe lets decompression run ahead of pg_restore instead of in 64 KiB lock-step.
+    try:
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), CHUNK)
+    except (ImportError, OSError):
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# The service
+# ---------------------------------------------------------------------------------------------
+
+
+class Restore:
+    """One restore: options in, a result dictionary out (see the module's RETURN)."""
+
+    def __init__(self, params, store, manifest_api):
+        self.params = params
+        self.store = store
+        self.manifest_api = manifest_api
+        self.target = params["target"]
+        self.conn_params = postgres.ConnectionParams.from_options(
+            params, database=params.get("database") or "postgres")
+        self.result = {"changed": False, "location": store.location, "target": self.target}
+
+    # -- steps ---------------------------------------------------------------------------------
+    def resolve(self):
+        """Find the backup and load a manifest that belongs to it."""
+        params = self.params
+        requested = params.get("backup_id") or "latest"
+        source = params.get("source_database")
+        if requested == "latest" and not source:
+            raise ConfigurationError(
+                "backup_id=latest needs source_database (the database whose newest backup to restore), "
+                "so that a shared location never hands you another database's backup"
+            )
+        backup_id = self.manifest_api.resolve_backup_id(self.store, requested, database=source)
+        manifest = self.manifest_api.load_manifest(self.store, backup_id)
+        check_manifest(manifest, backup_id, source)
+        self.backup_id, self.manifest = backup_id, manifest
+        self.result.update({
+            "backup_id": backup_id,
+            "source_database": manifest["database"],
+            "created_at": manifest.get("created_at"),
+            "size": manifest["size"],
+            "sha256": manifest["sha256"],
+        })
+
+    def plan(self, conn):
+        """Check the target and decide what happens to it, before anything changes."""
+        params = self.params
+        self.server_major, self.server_text = postgres.server_version(conn)
+        previous_name = params.get("previous_name") or scratch_name(
+            self.target, token=time.strftime("%Y%m%d%H%M%S", time.gmtime()), label="before")
+        if len(self.target.encode()) > NAME_MAX or len(previous_name.encode()) > NAME_MAX:
+            raise ConfigurationError(
+                "database names are limited to %d bytes: %r / %r; choose shorter names"
+                % (NAME_MAX, self.target, previous_name))
+        if self.target == previous_name:
+            raise ConfigurationError("previous_name must differ from target (%r)" % self.target)
+        if self.target == conn.info.dbname:
+            raise ConfigurationError(
+                "target %r is the database this task connects to; connect through another database "
+                "(option database, e.g. postgres) to restore into it" % self.target)
+        action, previous = plan_target(
+            self.target, database_exists(conn, self.target), params.get("swap"), params.get("force"),
+            previous_name, database_exists(conn, previous_name))
+        self.action, self.previous = action, previous
+        dump_major = _major(self.manifest.get("pg_dump_version"))
+        # The archive written by pg_dump N is readable by pg_restore >= N only.
+        need = max(self.server_major, dump_major or 0)
+        self.tool, self.tool_version = postgres.pick_tool(
+            "pg_restore", need, self.server_text if need == self.server_major else "%s (dump made by pg_dump %s)"
+            % (self.server_text, self.manifest.get("pg_dump_version")), params.get("pg_restore_path"))
+        self.result.update({
+            "action": action,
+            "previous_database": previous if action == "swap" else None,
+            "server_version": self.server_text,
+            "pg_restore_version": self.tool_version,
+        })
+
+    def restore_into(self, scratch):
+        """Restore the backup into ``scratch``: verified stream or verified local copy."""
+        params = self.params
+        jobs = params.get("jobs") or 1
+        if params.get("allow_local_copy") or params.get("work_dir"):
+            return self._restore_local_copy(scratch, jobs)
+        return self._restore_streaming(scratch)
+
+    def _restore_streaming(self, scratch):
+        raw = open_data(self.store, self.manifest, self.backup_id)
+        reader = VerifyingReader(raw, self.manifest["size"])
+        process = PgRestoreProcess(self.tool, self.conn_params, scratch, self.params.get("no_owner"))
+        decode_error = uncompressed = None
+        try:
+            try:
+                accepted = [True]
+
+                def feed(chunk):
+                    # Once pg_restore has stopped we keep reading to finish the checksum only.
+                    if accepted[0]:
+                        accepted[0] = process.write(chunk)
+
+                uncompressed = stream_decompressed(reader, feed)
+            except zstandard.ZstdError as exc:
+                decode_error = exc
+            reader.drain()
+        except BaseException:
+            process.kill()
+            raise
+        finally:
+            raw.close()
+        try:
+            # Bad bytes are the first thing to report: pg_restore's complaint would only be a symptom.
+            reader.verdict(self.manifest, self.backup_id)
+            _check_decoded(self.manifest, self.backup_id, decode_error, uncompressed)
+        except IntegrityError:
+            process.kill()
+            raise
+        returncode, stderr = process.finish()
+        self._check_pg_restore(returncode, stderr, scratch)
+        return {"mode": "stream", "jobs": 1, "uncompressed_size": uncompressed, "verified_sha256": reader.sha256}
+
+    def _restore_local_copy(self, scratch, jobs):
+        work_dir = self.params.get("work_dir") or tempfile.gettempdir()
+        if not os.path.isdir(work_dir):
+            raise ConfigurationError("work_dir %s does not exist; create it or choose another" % work_dir)
+        needed = self.manifest.get("uncompressed_size") or 0
+        free = shutil.disk_usage(work_dir).free
+        if needed and free < needed:
+            raise RestoreError(
+                "work_dir %s has %d bytes free but the decompressed dump needs %d; free space, choose "
+                "another work_dir, or set allow_local_copy=false to stream" % (work_dir, free, needed))
+        # mkstemp creates the file 0600: the dump holds the whole database.
+        fd, path = tempfile.mkstemp(prefix="shipyard-restore-", suffix=".dump", dir=work_dir)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                raw = open_data(self.store, self.manifest, self.backup_id)
+                reader = VerifyingReader(raw, self.manifest["size"])
+                decode_error = uncompressed = None
+                try:
+                    try:
+                        uncompressed = stream_decompressed(reader, handle.write)
+                    except zstandard.ZstdError as exc:
+                        decode_error = exc
+                    reader.drain()
+                finally:
+                    raw.close()
+            reader.verdict(self.manifest, self.backup_id)
+            _check_decoded(self.manifest, self.backup_id, decode_error, uncompressed)
+            process = PgRestoreProcess(self.tool, self.conn_params, scratch, self.params.get("no_owner"),
+                                       jobs=jobs, path=path)
+            returncode, stderr = process.finish()
+        finally:
+            os.unlink(path)
+        self._check_pg_restore(returncode, stderr, scratch)
+        return {"mode": "local_copy", "jobs": jobs, "uncompressed_size": uncompressed,
+                "verified_sha256": reader.sha256}
+
+    def _check_pg_restore(self, returncode, stderr, scratch):
+        if returncode != 0:
+            raise RestoreError(
+                "pg_restore of backup %s into the scratch database %s failed (exit %d): %s; the target %r "
+                "was not touched; fix the cause (for missing roles set no_owner=true) and retry"
+                % (self.backup_id, scratch, returncode, stderr or "no message", self.target),
+                backup_id=self.backup_id,
+            )
+
+    def compare_rows(self, scratch):
+        """Compare the scratch database's row counts with the manifest; raise on any difference."""
+        expected = self.manifest.get("row_counts") or {}
+        with self.conn_params.with_database(scratch).connect() as conn:
+            actual = count_rows(conn, list(expected))
+        differences = row_count_differences(expected, actual)
+        self.result["row_counts"] = actual
+        self.result["row_count_differences"] = differences
+        if differences:
+            shown = ", ".join("%s: expected %s, restored %s" % (t, d["expected"], d["actual"])
+                              for t, d in list(differences.items())[:10])
+            raise RestoreError(
+                "restored row counts of backup %s differ from its manifest (%s); the target %r was not "
+                "touched; the backup is not trustworthy, restore another one" % (self.backup_id, shown, self.target),
+                backup_id=self.backup_id, row_count_differences=differences,
+            )
+
+    # -- the whole thing -------------------------------------------------------------------------
+    def run(self, check_mode):
+        """Verify, restore into a scratch database, check, and put it in place (unless check mode)."""
+        started = time.monotonic()
+        self.resolve()
+        with self.conn_params.connect() as conn:
+            self.plan(conn)
+            if check_mode:
+                verified = verify_stream(self.store, self.manifest, self.backup_id)
+                self.result.update({
+                    "changed": True, "verified": True, "uncompressed_size": verified["uncompressed_size"],
+                    "row_counts": self.manifest.get("row_counts") or {}, "row_count_differences": {},
+                    "duration_seconds": round(time.monotonic() - started, 3),
+                })
+                return self.result
+            scratch = scratch_name(self.target)
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
+            self.result["changed"] = True  # a database was created, even if it is dropped again
+            placed = False
+            try:
+                details = self.restore_into(scratch)
+                self.compare_rows(scratch)
+                replaced = None
+                if self.action == "replace":
+                    replaced = scratch_name(self.target, label="replaced")
+                attempts = rename_into_place(conn, self.target, scratch, self.previous or replaced)
+                placed = True
+            finally:
+                if not placed:
+                    _drop_quietly(conn, scratch, self.server_major)
+            warnings = []
+            if replaced:
+                try:
+                    drop_database(conn, replaced, self.server_major)
+                except Exception as exc:  # the restore itself succeeded; say what is left over
+                    warnings.append("the replaced database was kept as %r because dropping it failed: %s"
+                                    % (replaced, _first_line(exc)))
+            self.result.update(details)
+            self.result.update({
+                "verified": True,
+                "rename_attempts": attempts,
+                "dropped_database": replaced if replaced and not warnings else None,
+                "duration_seconds": round(time.monotonic() - started, 3),
+            })
+            if warnings:
+                self.result["warnings"] = warnings
+            return self.result
+
+
+def _drop_quietly(conn, name, server_major):
+    try:
+        drop_database(conn, name, server_major)
+    except Exception:  # noqa: S110 - the original error is the one to report
+        pass
+
+
+def _first_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _major(version_text):
+    match = re.match(r"\s*(\d+)", str(version_text or ""))
+    return int(match.group(1)) if match else None
+
+
+def restore_service(params, check_mode, diff_mode):
+    """Module service of ``pg_restore``: see the module documentation for options and result."""
+    from ansible_collections.shipyard.deploy.plugins.module_utils import storage
+    from ansible_collections.shipyard.deploy.plugins.module_utils.backup import manifest
+
+    postgres.require_psycopg()
+    require_zstandard()
+    jobs = params.get("jobs") or 1
+    if jobs < 1:
+        raise ConfigurationError("jobs must be 1 or more (got %d)" % jobs)
+    if jobs > 1 and not (params.get("allow_local_copy") or params.get("work_dir")):
+        raise ConfigurationError(
+            "jobs=%d needs a local copy of the dump (pg_restore cannot read a pipe in parallel); set "
+            "allow_local_copy=true (and optionally work_dir) or jobs=1" % jobs)
+    aws_keys = ("endpoint_url", "region", "profile", "access_key", "secret_key", "session_token")
+    store = storage.open_store(params["location"], aws_options={k: params.get(k) for k in aws_keys})
+    try:
+        return Restore(params, store, manifest).run(check_mode)
+    except PostgresError:
+        raise
+    except Exception as exc:
+        if pg_errors is not None and isinstance(exc, pg_errors.Error):
+            raise PostgresError(
+                "PostgreSQL refused a restore step: %s; the target %r was not changed; check the privileges "
+                "of the connecting role (it needs CREATEDB, and ownership of the target to rename it)"
+                % (_first_line(exc), params["target"])) from None
+        raise

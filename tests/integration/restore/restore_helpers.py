@@ -1,0 +1,93 @@
+"""Helpers of the restore tests: a source database with awkward data, backups made by the
+backup stream of pg_backup itself, and a fingerprint of every table to compare databases."""
+
+from __future__ import annotations
+
+import uuid
+
+from ansible_collections.shipyard.deploy.plugins.module_utils import postgres, storage
+from ansible_collections.shipyard.deploy.plugins.module_utils.backup import stream
+
+SEED_SQL = [
+    "CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, email text, created timestamptz)",
+    "INSERT INTO customers SELECT g, 'customer ' || g, md5(g::text) || '@example.com', "
+    "'2026-01-01'::timestamptz + g * interval '1 minute' FROM generate_series(1, 3000) g",
+    "CREATE TABLE orders (id bigserial PRIMARY KEY, customer_id int REFERENCES customers, "
+    "amount numeric(12,2), payload jsonb, blob bytea)",
+    # random bytes and text: the dump does not compress to nothing, so a flipped byte hits data
+    "INSERT INTO orders (customer_id, amount, payload, blob) SELECT 1 + g % 3000, (g * 7.31)::numeric(12,2), "
+    "jsonb_build_object('n', g, 'note', md5(random()::text)), "
+    "decode(md5(random()::text) || md5(random()::text), 'hex') "
+    "FROM generate_series(1, 20000) g",
+    'CREATE SCHEMA "odd.schema"',
+    'CREATE TABLE "odd.schema"."Mixed Case" (k text PRIMARY KEY, v int[])',
+    """INSERT INTO "odd.schema"."Mixed Case" SELECT 'key ' || g, ARRAY[g, g * 2] FROM generate_series(1, 500) g""",
+    "CREATE TABLE empty_table (id int)",
+    "CREATE TABLE no_pk (x int, y text)",
+    "INSERT INTO no_pk SELECT 1, 'same' FROM generate_series(1, 50)",
+    "CREATE VIEW big_orders AS SELECT * FROM orders WHERE amount > 1000",
+]
+
+TABLES_SQL = """
+SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+ORDER BY 1, 2
+"""
+
+
+def seed(server, db, extra_sql=()):
+    """Fill ``db`` with the test data set (and ``extra_sql``)."""
+    with server.connect(db) as conn:
+        for statement in list(SEED_SQL) + list(extra_sql):
+            conn.execute(statement)
+
+
+def fingerprint(server, db):
+    """{table: (row count, md5 of every row in a stable order)} plus the orders sequence."""
+    from psycopg import sql
+
+    result = {}
+    with server.connect(db) as conn:
+        for nsp, rel in conn.execute(TABLES_SQL).fetchall():
+            query = sql.SQL(
+                "SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM ONLY {}.{} t"
+            ).format(sql.Identifier(nsp), sql.Identifier(rel))
+            result["%s.%s" % (nsp, rel)] = tuple(conn.execute(query).fetchone())
+        seq = conn.execute("SELECT to_regclass('public.orders_id_seq')").fetchone()[0]
+        if seq:
+            result["sequence orders_id_seq"] = conn.execute("SELECT last_value FROM orders_id_seq").fetchone()[0]
+    return result
+
+
+def databases(server):
+    """Names of all databases on the server."""
+    with server.connect() as conn:
+        return {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+
+
+def make_backup(server, db, location, aws_options=None):
+    """A backup of ``db`` made by pg_backup's own stream code; returns its manifest."""
+    store = storage.open_store(location, aws_options=aws_options)
+    params = postgres.ConnectionParams.from_options(server.conn_options(db))
+    with params.connect() as conn:
+        major, text = postgres.server_version(conn)
+    tool, version = postgres.pick_tool("pg_dump", major, text)
+    return stream.dump_to_store(params, store, tool, version, text, db)
+
+
+def restore_params(server, location, target, **options):
+    """pg_restore module parameters (every option, defaults as in the module)."""
+    params = {
+        "location": str(location), "backup_id": "latest", "source_database": None, "target": target,
+        "swap": False, "previous_name": None, "force": False, "no_owner": False, "jobs": 1,
+        "allow_local_copy": False, "work_dir": None, "pg_restore_path": None,
+        "endpoint_url": None, "region": None, "profile": None, "access_key": None, "secret_key": None,
+        "session_token": None, "sslmode": None, "conninfo": None, "service": None, "connect_timeout": 10,
+    }
+    params.update(server.conn_options("postgres"))
+    params.update(options)
+    return params
+
+
+def new_name(prefix="r"):
+    return "%s_%s" % (prefix, uuid.uuid4().hex[:10])
