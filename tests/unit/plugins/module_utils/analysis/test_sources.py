@@ -9,7 +9,8 @@ import pytest
 from ansible_collections.shipyard.deploy.plugins.module_utils.analysis import haproxy_stats, prometheus
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import AnalysisError, ConfigurationError
 
-SHOW_STAT = """# pxname,svname,stot,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,econ,eresp,req_tot,rtime,status,
+SHOW_STAT = """\
+# pxname,svname,stot,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,econ,eresp,req_tot,rtime,status,
 web,FRONTEND,10,0,10,0,0,0,0,,,10,,OPEN,
 app,blue_1,100,0,100,0,0,0,0,0,0,100,2,UP,
 app,green_1,100,0,80,0,0,20,0,0,0,100,6,UP,
@@ -78,7 +79,8 @@ class TestHAProxy:
 
 class TestPrometheus:
     def test_render_query(self):
-        text = prometheus.render_query('sum(increase(x{slot="${slot}"}[${window}]))', {"slot": "green", "window": "60s"})
+        template = 'sum(increase(x{slot="${slot}"}[${window}]))'
+        text = prometheus.render_query(template, {"slot": "green", "window": "60s"})
         assert text == 'sum(increase(x{slot="green"}[60s]))'
         with pytest.raises(ConfigurationError, match=r"\$\{tier\}"):
             prometheus.render_query("x{tier='${tier}'}", {"slot": "g"})
