@@ -35,24 +35,6 @@ from .proxy import SlotProxy
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
-def worker_pids(master_pid):
-    """Pids of the processes whose parent is ``master_pid`` (nginx workers), from /proc."""
-    pids = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        # field 4 (ppid) comes after the parenthesised command name, which may contain spaces
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == master_pid:
-            pids.add(int(entry))
-    return pids
-
-
 class NginxServer(SlotProxy):
     """nginx in front of ``slots`` with the upstream in an include file; see the module docstring."""
 
@@ -145,7 +127,11 @@ class NginxServer(SlotProxy):
         return self
 
     def workers(self):
-        return worker_pids(self.proc.pid)
+        """Pids of the master's worker processes right now."""
+        # the driver's own /proc reader (a plain function, no Ansible); the collection is on sys.path
+        from ansible_collections.shipyard.deploy.plugins.module_utils.routers.nginx import child_pids
+
+        return child_pids(self.proc.pid)
 
     def reload(self, timeout=20.0):
         """``nginx -s reload``; returns once new workers exist and the old ones have exited

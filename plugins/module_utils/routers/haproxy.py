@@ -1,0 +1,305 @@
+# -*- coding: utf-8 -*-
+# Copyright: shipyard.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HAProxy driver: weights through the runtime API, never a config rewrite or restart.
+
+A slot at 0 % has its servers set to weight 0 and ``state drain`` (no new requests; requests in
+flight finish); a slot above 0 % gets its weights and ``state ready``.  Servers that gain traffic
+are changed before those that lose it, all in ONE runtime API connection, so the backend never
+has zero total weight.  After the change the weights are read back, and ``show servers state``
+is written to the server-state file (atomically) so that a reload of HAProxy with
+``load-server-state-from-file`` keeps the split instead of returning to the config's weights.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import tempfile
+import time
+
+from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError, RouterError
+from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import (
+    Router,
+    Split,
+    member_weights,
+    split_percent,
+)
+
+MAX_WEIGHT = 256
+# srv_admin_state bits (HAProxy src/server.h): forced/inherited/config/resolution/hostname maintenance, drain
+ADMIN_MAINT = 0x01 | 0x02 | 0x04 | 0x20 | 0x40
+ADMIN_DRAIN = 0x08 | 0x10
+OP_STATES = {0: "down", 1: "starting", 2: "up", 3: "stopping"}
+
+
+def parse_address(address):
+    """Runtime API address -> (socket family, address): '/path', 'unix:/path', 'host:port', 'tcp:host:port'."""
+    text = address.strip()
+    for prefix in ("unix:", "unix@"):
+        if text.startswith(prefix):
+            return socket.AF_UNIX, text[len(prefix):]
+    if text.startswith("/") or text.startswith("."):
+        return socket.AF_UNIX, text
+    for prefix in ("tcp:", "ipv4@", "tcp://"):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ConfigurationError(
+            "haproxy_socket %r is neither a unix socket path nor host:port of a TCP 'stats socket'" % address
+        )
+    return socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET, (host.strip("[]"), int(port))
+
+
+class RuntimeApi:
+    """HAProxy's runtime API (the 'stats socket'), one connection per batch of commands."""
+
+    def __init__(self, address, timeout=10.0):
+        self.address = address
+        self.family, self.target = parse_address(address)
+        self.timeout = timeout
+
+    def execute(self, *commands):
+        """Run ``commands`` in one connection (joined with ';'); return the whole response text."""
+        line = "; ".join(commands)
+        try:
+            with socket.socket(self.family, socket.SOCK_STREAM) as sock:
+                sock.settimeout(self.timeout)
+                sock.connect(self.target)
+                sock.sendall(line.encode() + b"\n")
+                chunks = []
+                while True:
+                    data = sock.recv(65536)
+                    if not data:
+                        break
+                    chunks.append(data)
+        except OSError as exc:
+            raise RouterError(
+                "cannot reach the HAProxy runtime API at %s (%s); check that haproxy_socket matches a "
+                "'stats socket ... level admin' line of haproxy.cfg and that HAProxy is running"
+                % (self.address, exc.strerror or exc)
+            ) from None
+        text = b"".join(chunks).decode("utf-8", "replace")
+        if "Permission denied" in text:
+            raise RouterError(
+                "the HAProxy runtime API at %s refused %r: permission denied; the stats socket needs "
+                "'level admin'" % (self.address, commands[0])
+            )
+        return text
+
+
+def parse_servers_state(text, backend):
+    """Rows of ``show servers state`` for ``backend``: [{name, address, port, op_state, admin_state, weight}]."""
+    rows = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 19 or line.startswith("#") or fields[1] != backend:
+            continue
+        rows.append({"name": fields[3], "address": fields[4], "port": fields[18],
+                     "op_state": int(fields[5]), "admin_state": int(fields[6]), "weight": int(fields[7])})
+    return rows
+
+
+def admin_state_name(admin_state):
+    """'maint', 'drain' or 'ready' for an srv_admin_state bit field."""
+    if admin_state & ADMIN_MAINT:
+        return "maint"
+    if admin_state & ADMIN_DRAIN:
+        return "drain"
+    return "ready"
+
+
+def slots_by_prefix(names):
+    """Group server names by the part before their first '_' or '-' (``blue_1`` -> ``blue``)."""
+    slots = {}
+    for name in names:
+        slot = re.split(r"[_-]", name, maxsplit=1)[0]
+        slots.setdefault(slot, []).append(name)
+    return slots
+
+
+class HAProxyRouter(Router):
+    """Servers of one HAProxy backend grouped into slots (``slots`` option, or by name prefix)."""
+
+    driver = "haproxy"
+
+    def __init__(self, socket_address, backend, slots=None, state_file=None, drain_timeout=0.0, timeout=10.0):
+        if not socket_address:
+            raise ConfigurationError("driver haproxy needs haproxy_socket (unix path or host:port of the runtime API)")
+        if not backend:
+            raise ConfigurationError("driver haproxy needs haproxy_backend, the backend whose servers form the slots")
+        self.api = RuntimeApi(socket_address, timeout)
+        self.backend = backend
+        self.given_slots = slots
+        self.state_file = state_file
+        self.drain_timeout = drain_timeout or 0.0
+        self._slots = None
+
+    def _rows(self):
+        text = self.api.execute("show servers state %s" % self.backend)
+        rows = parse_servers_state(text, self.backend)
+        if not rows:
+            raise RouterError(
+                "HAProxy backend %r has no servers or does not exist (runtime API said: %s); check haproxy_backend"
+                % (self.backend, text.strip().splitlines()[-1] if text.strip() else "nothing")
+            )
+        return rows
+
+    def slots(self):
+        """{slot: [server name]}: the ``slots`` option checked against the backend, or grouped by prefix."""
+        if self._slots is None:
+            names = [row["name"] for row in self._rows()]
+            if self.given_slots:
+                for slot, members in self.given_slots.items():
+                    missing = [m for m in members if m not in names]
+                    if missing:
+                        raise ConfigurationError(
+                            "slot %s names server(s) %s that backend %s does not have; its servers are %s"
+                            % (slot, ", ".join(missing), self.backend, ", ".join(names))
+                        )
+                self._slots = dict(self.given_slots)
+            else:
+                self._slots = slots_by_prefix(names)
+        return self._slots
+
+    def read(self):
+        """Current weights and states of the backend's servers, as a :class:`Split`."""
+        rows = {row["name"]: row for row in self._rows()}
+        members, effective, key = {}, {}, {}
+        for slot, names in self.slots().items():
+            members[slot], effective[slot] = [], []
+            for name in names:
+                row = rows.get(name)
+                if row is None:
+                    raise RouterError("server %s of slot %s disappeared from backend %s" % (name, slot, self.backend))
+                state = admin_state_name(row["admin_state"])
+                members[slot].append({"name": name, "address": "%s:%s" % (row["address"], row["port"]),
+                                      "weight": row["weight"], "state": state,
+                                      "operational": OP_STATES.get(row["op_state"], str(row["op_state"]))})
+                effective[slot].append(row["weight"] if state == "ready" else 0)
+                key[name] = (row["weight"], state)
+        return Split(split_percent(effective), members, key)
+
+    def plan(self, percent, before):
+        """Weights per server for ``percent`` (see routers/base.py for the mapping onto 0..256)."""
+        slots = self.slots()
+        weights = member_weights(percent, {s: len(m) for s, m in slots.items()}, MAX_WEIGHT)
+        members, effective, key = {}, {}, {}
+        for slot in slots:
+            weight = weights[slot]
+            state = "ready" if weight else "drain"
+            members[slot], effective[slot] = [], []
+            for old in before.members[slot]:
+                keep_maint = old["state"] == "maint"  # someone else's maintenance is not ours to lift
+                member_state = "maint" if keep_maint else state
+                members[slot].append(dict(old, weight=weight, state=member_state))
+                effective[slot].append(weight if member_state == "ready" else 0)
+                key[old["name"]] = (weight, member_state)
+        return Split(split_percent(effective), members, key)
+
+    def unready_slots(self, slots):
+        """Those of ``slots`` with no server that is up and not in maintenance."""
+        rows = self._rows()
+        bad = []
+        for slot in slots:
+            names = set(self.slots()[slot])
+            if not any(r["name"] in names and r["op_state"] == 2 and not r["admin_state"] & ADMIN_MAINT for r in rows):
+                bad.append(slot)
+        return bad
+
+    def apply(self, target, before):
+        """One runtime API batch: gaining servers first, then losing ones; then persist and drain."""
+        old = {m["name"]: m for ms in before.members.values() for m in ms}
+        gaining, losing, drained = [], [], []
+        for members in target.members.values():
+            for member in members:
+                name, previous = member["name"], old[member["name"]]
+                ref = "%s/%s" % (self.backend, name)
+                cmds = []
+                if member["state"] == "drain":
+                    cmds.append("set server %s weight 0" % ref)
+                    if previous["state"] != "drain":
+                        cmds.append("set server %s state drain" % ref)
+                        drained.append(name)
+                    losing.extend(cmds)
+                    continue
+                if previous["weight"] != member["weight"]:
+                    cmds.append("set server %s weight %d" % (ref, member["weight"]))
+                if previous["state"] == "drain" and member["state"] == "ready":
+                    cmds.append("set server %s state ready" % ref)
+                if member["weight"] >= previous["weight"]:
+                    gaining.extend(cmds)
+                else:
+                    losing.extend(cmds)
+        commands = gaining + losing
+        if commands:
+            answer = self.api.execute(*commands)
+            if answer.strip():
+                raise RouterError(
+                    "HAProxy refused part of the weight change on backend %s: %s (commands: %s); read the "
+                    "current split with traffic_info before retrying"
+                    % (self.backend, answer.strip(), "; ".join(commands))
+                )
+        result = {"commands": commands}
+        if self.state_file:
+            self.save_state()
+            result["state_file"] = self.state_file
+        else:
+            result["warnings"] = ["haproxy_state_file is not set: a reload of HAProxy will reset these weights "
+                                  "to the ones in haproxy.cfg"]
+        if drained and self.drain_timeout > 0:
+            result["drain"] = self.wait_drained(drained)
+            if not result["drain"]["complete"]:
+                result.setdefault("warnings", []).append(
+                    "servers %s still had sessions after %.0fs of draining; they get no new requests"
+                    % (", ".join(n for n, c in result["drain"]["sessions"].items() if c), self.drain_timeout))
+        return result
+
+    def save_state(self):
+        """Write ``show servers state`` (every backend) to the server-state file, atomically."""
+        text = self.api.execute("show servers state")
+        directory = os.path.dirname(os.path.abspath(self.state_file))
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".server-state-", dir=directory)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if os.path.exists(self.state_file):
+                os.chmod(tmp, os.stat(self.state_file).st_mode & 0o7777)
+            else:
+                os.chmod(tmp, 0o644)
+            os.replace(tmp, self.state_file)
+        except OSError as exc:
+            raise RouterError(
+                "the weights are live, but saving them to haproxy_state_file %s failed (%s); a reload of "
+                "HAProxy would reset them - fix the path or permissions and run the task again"
+                % (self.state_file, exc)
+            ) from None
+
+    def sessions(self):
+        """{server name: current sessions} of the backend (``show stat``, column scur)."""
+        text = self.api.execute("show stat")
+        lines = [line for line in text.splitlines() if line.strip()]
+        if not lines:
+            return {}
+        header = lines[0].lstrip("# ").split(",")
+        result = {}
+        for line in lines[1:]:
+            row = dict(zip(header, line.split(",")))
+            if row.get("pxname") == self.backend and row.get("svname") not in ("FRONTEND", "BACKEND"):
+                result[row["svname"]] = int(row.get("scur") or 0)
+        return result
+
+    def wait_drained(self, names):
+        """Poll until ``names`` have no sessions or drain_timeout passes: {complete, sessions, waited_s}."""
+        started = time.monotonic()
+        while True:
+            current = self.sessions()
+            remaining = {name: current.get(name, 0) for name in names}
+            waited = time.monotonic() - started
+            if not any(remaining.values()) or waited >= self.drain_timeout:
+                return {"complete": not any(remaining.values()), "sessions": remaining, "waited_s": round(waited, 3)}
+            time.sleep(0.1)
