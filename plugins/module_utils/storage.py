@@ -239,7 +239,7 @@ class LocalStore(Store):
                                "task as a user who may write there" % (path, self.root))
         if path == self.root:
             return "directory %s is writable" % self.root
-        return "directory %s would be created in %s" % (self.root, path)
+        return "directory %s does not exist yet and can be created in %s" % (self.root, path)
 
 
 class _LocalWriter:
@@ -557,3 +557,35 @@ class _S3Writer:
                 # Nothing is visible anyway (an unfinished upload is not an object); a bucket
                 # lifecycle rule for incomplete uploads cleans what an abort could not.
                 pass
+
+
+# -- module options ------------------------------------------------------------------------
+
+def storage_argument_spec(writes=False):
+    """Options naming a store: ``location`` plus the AWS options; with ``writes``, the S3 write options.
+
+    The write options are ``s3_sse``, ``s3_kms_key_id``, ``s3_storage_class``, ``s3_part_size``
+    (MiB) and ``s3_concurrency``.
+    """
+    spec = dict(location=dict(type="str", required=True))
+    spec.update(aws.aws_argument_spec())
+    if writes:
+        spec.update(
+            s3_sse=dict(type="str", choices=list(SSE_CHOICES)),
+            s3_kms_key_id=dict(type="str", no_log=False),
+            s3_storage_class=dict(type="str"),
+            s3_part_size=dict(type="int", default=DEFAULT_PART_SIZE // MIB),
+            s3_concurrency=dict(type="int", default=DEFAULT_CONCURRENCY),
+        )
+    return spec
+
+
+def store_from_params(params):
+    """The store a module's ``params`` (see :func:`storage_argument_spec`) name."""
+    aws_options = {name: params.get(name) for name in aws.aws_argument_spec()}
+    part_size = params.get("s3_part_size")
+    return open_store(
+        params.get("location"), aws_options, sse=params.get("s3_sse"),
+        kms_key_id=params.get("s3_kms_key_id"), storage_class=params.get("s3_storage_class"),
+        part_size=part_size * MIB if part_size else None, concurrency=params.get("s3_concurrency"),
+    )
