@@ -15,11 +15,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import tempfile
 import time
 
-from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError, RouterError
+# one runtime API client for the collection: the canary analysis (issue 4) reads 'show stat' with it
+from ansible_collections.shipyard.deploy.plugins.module_utils.analysis.haproxy_stats import RuntimeAPI, parse_show_stat
+from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
+    AnalysisError,
+    ConfigurationError,
+    RouterError,
+)
 from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import (
     Router,
     Split,
@@ -34,54 +39,15 @@ ADMIN_DRAIN = 0x08 | 0x10
 OP_STATES = {0: "down", 1: "starting", 2: "up", 3: "stopping"}
 
 
-def parse_address(address):
-    """Runtime API address -> (socket family, address): '/path', 'unix:/path', 'host:port', 'tcp:host:port'."""
-    text = address.strip()
-    for prefix in ("unix:", "unix@"):
-        if text.startswith(prefix):
-            return socket.AF_UNIX, text[len(prefix):]
-    if text.startswith("/") or text.startswith("."):
-        return socket.AF_UNIX, text
-    for prefix in ("tcp:", "ipv4@", "tcp://"):
-        if text.startswith(prefix):
-            text = text[len(prefix):]
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ConfigurationError(
-            "haproxy_socket %r is neither a unix socket path nor host:port of a TCP 'stats socket'" % address
-        )
-    return socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET, (host.strip("[]"), int(port))
-
-
-class RuntimeApi:
-    """HAProxy's runtime API (the 'stats socket'), one connection per batch of commands."""
-
-    def __init__(self, address, timeout=10.0):
-        self.address = address
-        self.family, self.target = parse_address(address)
-        self.timeout = timeout
+class RuntimeApi(RuntimeAPI):
+    """The runtime API client of the canary analysis (one connection per batch), failing as RouterError."""
 
     def execute(self, *commands):
-        """Run ``commands`` in one connection (joined with ';'); return the whole response text."""
-        line = "; ".join(commands)
+        """Run ``commands`` in one connection (joined with ';' as the runtime API allows); return the answer."""
         try:
-            with socket.socket(self.family, socket.SOCK_STREAM) as sock:
-                sock.settimeout(self.timeout)
-                sock.connect(self.target)
-                sock.sendall(line.encode() + b"\n")
-                chunks = []
-                while True:
-                    data = sock.recv(65536)
-                    if not data:
-                        break
-                    chunks.append(data)
-        except OSError as exc:
-            raise RouterError(
-                "cannot reach the HAProxy runtime API at %s (%s); check that haproxy_socket matches a "
-                "'stats socket ... level admin' line of haproxy.cfg and that HAProxy is running"
-                % (self.address, exc.strerror or exc)
-            ) from None
-        text = b"".join(chunks).decode("utf-8", "replace")
+            text = self.command("; ".join(commands))
+        except AnalysisError as exc:
+            raise RouterError(exc.message + " (haproxy_socket; it needs 'level admin')") from None
         if "Permission denied" in text:
             raise RouterError(
                 "the HAProxy runtime API at %s refused %r: permission denied; the stats socket needs "
@@ -281,17 +247,12 @@ class HAProxyRouter(Router):
 
     def sessions(self):
         """{server name: current sessions} of the backend (``show stat``, column scur)."""
-        text = self.api.execute("show stat")
-        lines = [line for line in text.splitlines() if line.strip()]
-        if not lines:
-            return {}
-        header = lines[0].lstrip("# ").split(",")
-        result = {}
-        for line in lines[1:]:
-            row = dict(zip(header, line.split(",")))
-            if row.get("pxname") == self.backend and row.get("svname") not in ("FRONTEND", "BACKEND"):
-                result[row["svname"]] = int(row.get("scur") or 0)
-        return result
+        try:
+            rows = parse_show_stat(self.api.execute("show stat"))
+        except AnalysisError as exc:
+            raise RouterError(exc.message) from None
+        return {row["svname"]: int(row.get("scur") or 0) for row in rows
+                if row.get("pxname") == self.backend and row.get("svname") not in ("FRONTEND", "BACKEND")}
 
     def wait_drained(self, names):
         """Poll until ``names`` have no sessions or drain_timeout passes: {complete, sessions, waited_s}."""
