@@ -1,0 +1,141 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: shipyard.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: release_artifact
+short_description: Fetch a release artifact, verify its SHA-256, unpack it atomically, prune old releases
+version_added: 0.1.0
+description:
+  - Streams an artifact (a path on the host, an http(s) URL, or C(s3://bucket/key)) to a hidden
+    temporary file while computing its SHA-256, refuses it unless it matches O(checksum), then
+    unpacks it (tar, optionally gzip/bzip2/xz compressed) into a hidden directory renamed to
+    C(<app_root>/releases/<version>) in one step. A failed fetch never leaves anything that looks
+    like a release.
+  - Refuses archive entries that would land outside the release (absolute paths, C(..), links
+    leaving it) and device files.
+  - Idempotent - a release already unpacked from the same artifact is left alone. A version that
+    exists from a different artifact is refused (versions are immutable) unless O(force).
+  - Prunes old releases - keeps the newest O(keep), never one that a slot link points at (the live
+    and the previous release) nor the one being deployed.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - shipyard.deploy.aws
+attributes:
+  check_mode:
+    support: full
+    details: Reports whether the release would be fetched and which releases would be removed; fetches nothing.
+  diff_mode:
+    support: full
+    details: Shows the list of releases before and after.
+  platform:
+    platforms: posix
+options:
+  app_root:
+    description: Directory of the application on the host (holds C(releases/) and the slot links).
+    type: path
+    required: true
+  version:
+    description: Version of the release; the directory name under C(releases/).
+    type: str
+    required: true
+  source:
+    description:
+      - Where the artifact is - a path on the host, C(file://), C(http://), C(https://) or C(s3://bucket/key).
+      - Credentials in a URL are never shown in results.
+    type: str
+    required: true
+  checksum:
+    description: Expected SHA-256 of the artifact, as hex or C(sha256:<hex>).
+    type: str
+    required: true
+  keep:
+    description: How many releases to keep (at least 1). Releases a slot points at are always kept on top.
+    type: int
+    default: 5
+  slots:
+    description: Names of the slot links under O(app_root) whose targets are protected from pruning.
+    type: list
+    elements: str
+    default: [blue, green]
+  force:
+    description: Replace an existing release of O(version) that came from a different artifact (never one in use).
+    type: bool
+    default: false
+author:
+  - Shipyard Deploy Maintainers (@shipyard-deploy)
+"""
+
+EXAMPLES = r"""
+- name: Unpack shop 1.4.2 from S3 after checking its checksum
+  shipyard.deploy.release_artifact:
+    app_root: /opt/shop
+    version: 1.4.2
+    source: s3://artifacts/shop/shop-1.4.2.tar.gz
+    checksum: "sha256:{{ shop_sha256 }}"
+    region: eu-west-1
+    keep: 5
+"""
+
+RETURN = r"""
+path:
+  description: Directory of the release.
+  returned: always
+  type: str
+  sample: /opt/shop/releases/1.4.2
+unpacked:
+  description: Whether the artifact was fetched and unpacked by this run.
+  returned: always
+  type: bool
+sha256:
+  description: The verified checksum.
+  returned: always
+  type: str
+source:
+  description: The artifact's location, without credentials.
+  returned: always
+  type: str
+slots:
+  description: Which release each slot link points at, before this run.
+  returned: always
+  type: dict
+  sample: {blue: 1.4.1, green: 1.4.0}
+removed:
+  description: Releases deleted by pruning.
+  returned: always
+  type: list
+  elements: str
+releases:
+  description: Releases present afterwards, oldest first.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.release import run_release_artifact
+from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+
+
+def main():
+    argument_spec = dict(
+        app_root=dict(type="path", required=True),
+        version=dict(type="str", required=True),
+        source=dict(type="str", required=True),
+        checksum=dict(type="str", required=True),
+        keep=dict(type="int", default=5),
+        slots=dict(type="list", elements="str", default=["blue", "green"]),
+        force=dict(type="bool", default=False),
+    )
+    argument_spec.update(aws_argument_spec())
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    run_module(module, run_release_artifact)
+
+
+if __name__ == "__main__":
+    main()
