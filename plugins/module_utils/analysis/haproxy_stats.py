@@ -76,6 +76,13 @@ class RuntimeAPI:
             ) from None
         return b"".join(chunks).decode("utf-8", "replace")
 
+    def worker_pid(self):
+        """Pid of the HAProxy process answering (``show info``): it changes when HAProxy reloads."""
+        for line in self.command("show info").splitlines():
+            if line.startswith("Pid:"):
+                return line.split(":", 1)[1].strip()
+        return None
+
     def show_stat(self):
         """Parsed ``show stat``: a list of row dicts."""
         return parse_show_stat(self.command("show stat"))
@@ -123,8 +130,12 @@ def servers_by_prefix(rows, backend, slot):
                   if row.get("pxname") == backend and str(row.get("svname", "")).startswith(slot + "_"))
 
 
-def window_measurement(before, after):
-    """Measurement of one slot from ``{server: row}`` samples at the window's start and end."""
+def window_measurement(before, after, reloaded=None):
+    """Measurement of one slot from ``{server: row}`` samples at the window's start and end.
+
+    ``reloaded`` is a note when HAProxy was reloaded between the samples: the new process counts
+    from zero, so the part of the window before the reload is lost and nothing can be measured.
+    """
     totals = dict.fromkeys(COUNTER_FIELDS, 0)
     per_server = {}
     weighted_rtime = 0.0
@@ -150,9 +161,9 @@ def window_measurement(before, after):
         if rtime is not None:
             weighted_rtime += rtime * requests
     details = {"servers": per_server, "counters": totals}
-    if reset:
-        details["note"] = ("counters of %s went backwards during the window (HAProxy reloaded?); "
-                           "the window cannot be measured" % ", ".join(reset))
+    if reset or reloaded:
+        details["note"] = reloaded or ("counters of %s went backwards during the window (HAProxy reloaded?); "
+                                       "the window cannot be measured" % ", ".join(reset))
         return measurement(latency_metric="avg", details=details)
     requests = sum(s["requests"] for s in per_server.values())
     errors = sum(s["errors"] for s in per_server.values())
@@ -169,6 +180,7 @@ def measure_haproxy(slots, window, settings, sleep=time.sleep):
     """
     api = RuntimeAPI(settings.get("socket"), timeout=settings.get("timeout") or 5.0)
     backend = settings.get("backend") or "app"
+    pid_before = api.worker_pid()
     rows = api.show_stat()
     servers = {}
     for role, spec in slots.items():
@@ -182,5 +194,10 @@ def measure_haproxy(slots, window, settings, sleep=time.sleep):
     before = {slot: select_servers(rows, backend, names) for slot, names in servers.items()}
     sleep(window)
     rows = api.show_stat()
-    return {slot: window_measurement(before[slot], select_servers(rows, backend, names))
+    pid_after = api.worker_pid()
+    reloaded = None
+    if pid_before != pid_after:
+        reloaded = ("HAProxy reloaded during the window (process %s, then %s) and its new process counts from "
+                    "zero; the window cannot be measured, run the analysis again" % (pid_before, pid_after))
+    return {slot: window_measurement(before[slot], select_servers(rows, backend, names), reloaded)
             for slot, names in servers.items()}
