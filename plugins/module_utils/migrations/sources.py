@@ -1,0 +1,225 @@
+# -*- coding: utf-8 -*-
+# Copyright: shipyard.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The migration files of each tool, read from a directory, with the tool's own checksum.
+
+Each scanner returns an ordered list of :class:`SourceMigration`.  ``key`` is what the tool's
+history table records for the migration (a version, a change name, a revision, a changeset id).
+"""
+
+from __future__ import annotations
+
+import ast as pyast
+import os
+import re
+from dataclasses import dataclass
+
+from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.checksums import (
+    flyway_checksum,
+    sha1_file,
+    sha256_file,
+)
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import (
+    normalize_version,
+    read_text,
+    require_directory,
+    scan_versioned,
+    sorted_versions,
+)
+
+
+@dataclass
+class SourceMigration:
+    """One migration as its files describe it."""
+
+    key: str
+    description: str
+    script: str
+    checksum: object = None  # the tool's own checksum, None when the tool stores none
+
+
+def scan_ours(directory):
+    """Our runner's ``V<version>__<description>.sql`` files with their SHA-256."""
+    migrations, _undos = scan_versioned(directory)
+    return [SourceMigration(v, m.description, m.name, m.checksum)
+            for v, m in ((v, migrations[v]) for v in sorted_versions(migrations))]
+
+
+def scan_flyway(directory):
+    """Flyway's versioned SQL migrations (``V…__….sql``, recursively) with Flyway's CRC32.
+
+    Repeatable (``R__``) and undo (``U``) migrations are not versioned and are left out.
+    """
+    require_directory(directory)
+    found = {}
+    for root, dirs, names in os.walk(directory):
+        dirs.sort()
+        sub = {}
+        for name in names:
+            if name.startswith("V") and name.endswith(".sql") and "__" in name:
+                sub[name] = os.path.join(root, name)
+        for name, path in sub.items():
+            version_part = name[1:name.index("__")]
+            if not re.match(r"^\d+(?:[._]\d+)*$", version_part):
+                continue
+            version = normalize_version(version_part)
+            if version in found:
+                raise ConfigurationError("two Flyway migrations have version %s: %s and %s; Flyway "
+                                         "refuses this too" % (version, found[version].script, name))
+            found[version] = SourceMigration(version, name[name.index("__") + 2:-4].replace("_", " "), name,
+                                             flyway_checksum(read_text(path)))
+    return [found[v] for v in sorted_versions(found)]
+
+
+def scan_golang_migrate(directory):
+    """golang-migrate's ``<version>_<title>.up.sql`` files (no checksum is stored by the tool)."""
+    require_directory(directory)
+    found = {}
+    for name in os.listdir(directory):
+        match = re.match(r"^(\d+)_(.*)\.up\.sql$", name)
+        if match:
+            found[str(int(match.group(1)))] = SourceMigration(str(int(match.group(1))), match.group(2), name)
+    return [found[v] for v in sorted(found, key=int)]
+
+
+def scan_rails(directory):
+    """Rails' ``<timestamp>_<name>.rb`` migrations (no checksum is stored by Rails)."""
+    require_directory(directory)
+    found = {}
+    for name in os.listdir(directory):
+        match = re.match(r"^(\d+)_(.*)\.rb$", name)
+        if match:
+            found[match.group(1)] = SourceMigration(match.group(1), match.group(2).replace("_", " "), name)
+    return [found[v] for v in sorted(found, key=int)]
+
+
+def scan_prisma(directory):
+    """Prisma's ``<name>/migration.sql`` directories with the SHA-256 Prisma stores."""
+    require_directory(directory)
+    found = []
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name, "migration.sql")
+        if os.path.isfile(path):
+            found.append(SourceMigration(name, name, os.path.join(name, "migration.sql"), sha256_file(path)))
+    return found
+
+
+def parse_sqitch_plan(text):
+    """``(project, [change names in plan order])`` from a ``sqitch.plan``.
+
+    A reworked change appears more than once; only its last line counts (that is what deploys).
+    """
+    project = None
+    changes = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("%"):
+            key, _sep, value = line[1:].partition("=")
+            if key.strip() == "project":
+                project = value.strip()
+            continue
+        if line.startswith("@"):
+            continue  # a tag
+        name = re.split(r"[\s\[]", line, maxsplit=1)[0]
+        if name in changes:
+            changes.remove(name)
+        changes.append(name)
+    return project, changes
+
+
+def scan_sqitch(directory):
+    """sqitch's plan and deploy scripts, with the SHA-1 of each deploy script (its ``script_hash``)."""
+    require_directory(directory)
+    plan_path = os.path.join(directory, "sqitch.plan")
+    if not os.path.isfile(plan_path):
+        raise ConfigurationError("no sqitch.plan in %s; point path at the sqitch project directory" % directory)
+    project, changes = parse_sqitch_plan(read_text(plan_path))
+    found = []
+    for name in changes:
+        path = os.path.join(directory, "deploy", name + ".sql")
+        found.append(SourceMigration(name, name, os.path.join("deploy", name + ".sql"),
+                                     sha1_file(path) if os.path.isfile(path) else None))
+    return found, project
+
+
+def _alembic_revision(path):
+    """``(revision, down_revisions tuple)`` of an Alembic script, read without running it."""
+    tree = pyast.parse(read_text(path), filename=path)
+    values = {}
+    for node in tree.body:
+        targets, value = [], None
+        if isinstance(node, pyast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, pyast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        for target in targets:
+            if isinstance(target, pyast.Name) and target.id in ("revision", "down_revision"):
+                try:
+                    values[target.id] = pyast.literal_eval(value)
+                except ValueError:
+                    values[target.id] = None
+    revision = values.get("revision")
+    down = values.get("down_revision")
+    if down is None:
+        down = ()
+    elif isinstance(down, str):
+        down = (down,)
+    return revision, tuple(down)
+
+
+def scan_alembic(directory):
+    """Alembic revisions (``versions/*.py`` or the directory itself), oldest first, and their parents."""
+    require_directory(directory)
+    versions_dir = os.path.join(directory, "versions")
+    base = versions_dir if os.path.isdir(versions_dir) else directory
+    parents, scripts = {}, {}
+    for name in sorted(os.listdir(base)):
+        if name.endswith(".py") and not name.startswith("__"):
+            revision, down = _alembic_revision(os.path.join(base, name))
+            if revision:
+                parents[revision] = down
+                scripts[revision] = name
+    ordered, seen = [], set()
+
+    def visit(rev):
+        if rev in seen or rev not in parents:
+            return
+        seen.add(rev)
+        for parent in parents[rev]:
+            visit(parent)
+        ordered.append(rev)
+
+    for rev in sorted(parents):
+        visit(rev)
+    return [SourceMigration(r, scripts[r][:-3], scripts[r]) for r in ordered], parents
+
+
+CHANGESET_RE = re.compile(r"^\s*--\s*changeset\s+(?P<author>[^:\s]+):(?P<id>\S+)", re.IGNORECASE)
+
+
+def scan_liquibase(directory):
+    """Changesets of Liquibase *formatted SQL* changelogs (``--liquibase formatted sql``).
+
+    XML/YAML/JSON changelogs are not parsed; their changesets cannot be reported as pending.
+    Liquibase's MD5 is not recomputed (see the module documentation).
+    """
+    require_directory(directory)
+    found = []
+    for root, dirs, names in os.walk(directory):
+        dirs.sort()
+        for name in sorted(names):
+            if not name.endswith(".sql"):
+                continue
+            path = os.path.join(root, name)
+            text = read_text(path)
+            if not text.lstrip().lower().startswith("--liquibase formatted sql"):
+                continue
+            for line in text.splitlines():
+                match = CHANGESET_RE.match(line)
+                if match:
+                    key = "%s::%s" % (match.group("id"), match.group("author"))
+                    found.append(SourceMigration(key, match.group("id"), os.path.relpath(path, directory)))
+    return found

@@ -1,0 +1,186 @@
+# -*- coding: utf-8 -*-
+# Copyright: shipyard.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The service of ``migration_status``: compare a tool's history table with its files.
+
+States per migration: ``applied``, ``pending``, ``out_of_order`` (pending, but older than
+something applied), ``failed``, ``missing`` (applied, file gone) and ``drift`` (applied, but the
+file's checksum, recomputed the tool's way, differs from the recorded one).  Read only.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
+    ConfigurationError,
+    MigrationError,
+)
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations import history, sources
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import require_directory
+from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import ConnectionParams
+
+TOOLS = sorted(history.READERS)
+# Tools whose stored checksum we recompute from the file.
+CHECKSUM_TOOLS = {"shipyard": "SHA-256 of the file", "flyway": "CRC32 over lines (Flyway)",
+                  "sqitch": "SHA-1 of the deploy script", "prisma": "SHA-256 of migration.sql"}
+# Tools for which "older than an applied migration and not applied" means out of order.
+ORDERED_TOOLS = {"shipyard", "flyway", "sqitch", "prisma", "rails"}
+FAIL_ON = ["pending", "out_of_order", "failed", "drift", "missing", "dirty"]
+
+
+def scan_sources(tool, path, params):
+    """``(sources, extra)`` for ``tool`` from ``path``; extra holds tool specifics (alembic parents…)."""
+    if tool == "shipyard":
+        return sources.scan_ours(path), {}
+    if tool == "flyway":
+        return sources.scan_flyway(path), {}
+    if tool == "golang_migrate":
+        return sources.scan_golang_migrate(path), {}
+    if tool == "rails":
+        return sources.scan_rails(path), {}
+    if tool == "prisma":
+        return sources.scan_prisma(path), {}
+    if tool == "liquibase":
+        return sources.scan_liquibase(path), {}
+    if tool == "sqitch":
+        found, project = sources.scan_sqitch(path)
+        return found, {"project": params.get("sqitch_project") or project}
+    found, parents = sources.scan_alembic(path)
+    return found, {"parents": parents}
+
+
+def _ancestors(heads, parents):
+    seen, stack = set(), list(heads)
+    while stack:
+        rev = stack.pop()
+        if rev in seen:
+            continue
+        seen.add(rev)
+        stack.extend(parents.get(rev, ()))
+    return seen
+
+
+def _derive_history(tool, rows, found, extra):
+    """Alembic and golang-migrate record only the current version: expand it to every applied one."""
+    if tool == "alembic" and found:
+        parents = extra["parents"]
+        heads = [r["key"] for r in rows]
+        applied = _ancestors([h for h in heads if h in parents], parents)
+        derived = [dict(r, script=None) for r in rows if r["key"] not in parents]  # unknown heads: missing
+        derived += [{"key": s.key, "description": s.description, "script": s.script, "checksum": None,
+                     "success": True, "applied_at": None} for s in found if s.key in applied]
+        return derived
+    if tool == "golang_migrate" and found and rows:
+        current = rows[0]
+        derived = [{"key": s.key, "description": s.description, "script": s.script, "checksum": None,
+                    "success": True, "applied_at": None} for s in found if int(s.key) < int(current["key"])]
+        return [*derived, current]
+    return rows
+
+
+def compare(tool, rows, found, have_files):
+    """Per-migration states: a list of dicts in file order, then history-only entries."""
+    by_key = {r["key"]: r for r in rows}
+    position = {s.key: i for i, s in enumerate(found)}
+    applied_positions = [position[r["key"]] for r in rows if r["success"] and r["key"] in position]
+    last_applied = max(applied_positions) if applied_positions else -1
+    entries = []
+    for index, source in enumerate(found):
+        row = by_key.get(source.key)
+        entry = {"version": source.key, "description": source.description, "script": source.script,
+                 "applied_at": None, "checksum_recorded": None, "checksum_file": source.checksum}
+        if row is None:
+            entry["state"] = "out_of_order" if tool in ORDERED_TOOLS and index < last_applied else "pending"
+        else:
+            entry["applied_at"] = row["applied_at"]
+            entry["checksum_recorded"] = row["checksum"]
+            if not row["success"]:
+                entry["state"] = "failed"
+            elif tool in CHECKSUM_TOOLS and row["checksum"] is not None and source.checksum is not None \
+                    and str(row["checksum"]) != str(source.checksum):
+                entry["state"] = "drift"
+            else:
+                entry["state"] = "applied"
+        entries.append(entry)
+    for row in rows:
+        if row["key"] in position:
+            continue
+        state = "failed" if not row["success"] else (
+            "missing" if have_files and not row.get("baseline") else "applied")
+        entries.append({"version": row["key"], "description": row["description"], "script": row["script"],
+                        "applied_at": row["applied_at"], "checksum_recorded": row["checksum"],
+                        "checksum_file": None, "state": state})
+    return entries
+
+
+def migration_status(params, check_mode, diff_mode):
+    """Service of ``migration_status``; it only reads, so check mode changes nothing either."""
+    tool = params.get("tool") or "auto"
+    if tool != "auto" and tool not in history.READERS:
+        raise ConfigurationError("unknown migration tool %r; use auto or one of %s" % (tool, ", ".join(TOOLS)))
+    fail_on = params.get("fail_on") or []
+    unknown = [f for f in fail_on if f not in FAIL_ON]
+    if unknown:
+        raise ConfigurationError("unknown fail_on value(s) %s; use %s" % (", ".join(unknown), ", ".join(FAIL_ON)))
+    path = params.get("path")
+    if path:
+        require_directory(path)
+    conn = ConnectionParams.from_options(params).connect(autocommit=True)
+    try:
+        conn.read_only = True
+        if tool == "auto":
+            detected = history.detect_tools(conn)
+            if not detected:
+                raise ConfigurationError(
+                    "no migration history table found in database %s (looked for %s); set tool "
+                    "explicitly if nothing was ever applied" % (
+                        ConnectionParams.from_options(params).dbname,
+                        ", ".join(".".join(p for p in history.DEFAULT_TABLES[t] if p) for t in history.DETECT_ORDER)))
+            if len(detected) > 1:
+                raise ConfigurationError("several migration history tables found (%s); set tool to the one "
+                                         "to check" % ", ".join(detected))
+            tool = detected[0]
+        default_schema, default_table = history.DEFAULT_TABLES[tool]
+        schema = params.get("history_schema") or default_schema
+        table = params.get("history_table") or default_table
+        found, extra = scan_sources(tool, path, params) if path else ([], {})
+        exists = bool(history.table_columns(conn, schema, table))
+        rows = []
+        if exists:
+            if tool == "sqitch":
+                rows = history.read_sqitch(conn, schema, table, extra.get("project") or params.get("sqitch_project"))
+            else:
+                rows = history.READERS[tool](conn, schema, table)
+        dirty = any(r.get("dirty") for r in rows)
+        rows = _derive_history(tool, rows, found, extra)
+    finally:
+        conn.close()
+    entries = compare(tool, rows, found, bool(path))
+    summary = {state: [e["version"] for e in entries if e["state"] == state]
+               for state in ("applied", "pending", "out_of_order", "failed", "drift", "missing")}
+    applied = [e["version"] for e in entries if e["state"] in ("applied", "drift")]
+    result = {
+        "changed": False, "tool": tool, "history_table": ".".join(p for p in (schema, table) if p),
+        "history_table_exists": exists, "migrations": entries, "summary": summary, "dirty": dirty,
+        "current_version": applied[-1] if applied else None,
+        "checksum_verified": CHECKSUM_TOOLS.get(tool) if path else None,
+    }
+    hits = {f: (summary[f] if f != "dirty" else ([r["key"] for r in rows if r.get("dirty")] if dirty else []))
+            for f in fail_on}
+    hits = {k: v for k, v in hits.items() if v}
+    if hits:
+        raise MigrationError(
+            "migration gate (%s, %s): %s; the database is not in the state this release expects — %s" % (
+                tool, result["history_table"], "; ".join("%s: %s" % (k, ", ".join(v)) for k, v in hits.items()),
+                _advice(hits)),
+            **{k: v for k, v in result.items() if k != "changed"})
+    return result
+
+
+def _advice(hits):
+    if "failed" in hits or "dirty" in hits:
+        return "fix the failed migration with its tool, then rerun the deployment"
+    if "drift" in hits:
+        return "an applied migration file was edited; restore it from the released version"
+    if "missing" in hits:
+        return "the release lacks files of migrations the database has; deploy the right release"
+    return "apply the pending migrations first"
