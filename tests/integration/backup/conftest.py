@@ -1,0 +1,56 @@
+"""Fixtures of the backup tests: databases with known content on the shared server ``pg``."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+BIG_ROWS = 1_000_000
+
+
+def fill_small(server, name):
+    """Two schemas, three tables, known row counts, one empty table."""
+    with server.connect(name) as conn:
+        conn.execute("CREATE SCHEMA sales")
+        conn.execute("CREATE TABLE public.customers (id int PRIMARY KEY, name text NOT NULL)")
+        conn.execute("INSERT INTO public.customers SELECT i, 'customer ' || i FROM generate_series(1, 250) i")
+        conn.execute("CREATE TABLE sales.orders (id bigserial PRIMARY KEY, customer int REFERENCES customers, "
+                     "total numeric(10,2))")
+        conn.execute("INSERT INTO sales.orders (customer, total) SELECT 1 + i % 250, i * 1.5 "
+                     "FROM generate_series(1, 1234) i")
+        conn.execute('CREATE TABLE public."Empty Table" (x int)')
+    return {"public.customers": 250, "sales.orders": 1234, "public.Empty Table": 0}
+
+
+@pytest.fixture
+def small_db(pg, pg_db):
+    """A fresh database on ``pg`` with a few tables; returns (name, expected row counts)."""
+    return pg_db, fill_small(pg, pg_db)
+
+
+@pytest.fixture(scope="session")
+def big_db(pg):
+    """A database whose dump is about 110 MB (1M rows of hex text, which compresses about 2:1),
+    so that a backup lasts long enough to be interrupted or watched."""
+    name = "big_" + uuid.uuid4().hex[:8]
+    pg.create_database(name)
+    with pg.connect(name) as conn:
+        conn.execute("CREATE TABLE filler (id int PRIMARY KEY, body text NOT NULL)")
+        conn.execute("INSERT INTO filler SELECT i, md5(i::text) || md5((i * 7)::text) || md5((i * 13)::text) "
+                     "FROM generate_series(1, %d) i" % BIG_ROWS)
+        conn.execute("VACUUM ANALYZE filler")
+    yield name
+    pg.drop_database(name)
+
+
+@pytest.fixture
+def backup_options(pg):
+    """Module options of pg_backup for database ``name`` of ``pg`` into ``location``."""
+
+    def options(name, location, **extra):
+        opts = dict(pg.conn_options(name), location=str(location))
+        opts.update(extra)
+        return opts
+
+    return options
