@@ -249,15 +249,16 @@ duration_seconds:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.backup.restore import restore_service
 from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.storage import storage_argument_spec
 
 
 def main():
-    argument_spec = dict(
-        location=dict(type="str", required=True),
+    argument_spec = postgres_argument_spec()
+    argument_spec.update(storage_argument_spec())
+    argument_spec.update(
         backup_id=dict(type="str", default="latest"),
         source_database=dict(type="str"),
         target=dict(type="str", required=True),
@@ -270,8 +271,6 @@ def main():
         work_dir=dict(type="path"),
         pg_restore_path=dict(type="path"),
     )
-    argument_spec.update(postgres_argument_spec())
-    argument_spec.update(aws_argument_spec())
     module = AnsibleModule(
         argument_spec=argument_spec,
         required_if=[("backup_id", "latest", ["source_database"])],

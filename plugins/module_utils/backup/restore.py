@@ -38,7 +38,8 @@ import tempfile
 import time
 import traceback
 
-from ansible_collections.shipyard.deploy.plugins.module_utils import postgres
+from ansible_collections.shipyard.deploy.plugins.module_utils import postgres, storage
+from ansible_collections.shipyard.deploy.plugins.module_utils.backup import manifest as manifests
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ConfigurationError,
     DependencyError,
@@ -48,20 +49,19 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
 )
 
 try:
-    import zstandard
-except ImportError:  # pragma: no cover - reported by require_zstandard()
-    zstandard = None
-    ZSTD_IMPORT_ERROR = traceback.format_exc()
-else:
-    ZSTD_IMPORT_ERROR = None
-
-try:
     from psycopg import errors as pg_errors
     from psycopg import sql
 except ImportError:  # pragma: no cover - reported by postgres.require_psycopg()
     pg_errors = None
     sql = None
 
+try:
+    import zstandard
+except ImportError:  # pragma: no cover - reported by require_zstandard()
+    zstandard = None
+    ZSTD_IMPORT_ERROR = traceback.format_exc()
+else:
+    ZSTD_IMPORT_ERROR = None
 CHUNK = 1 << 20
 NAME_MAX = 63  # NAMEDATALEN - 1: PostgreSQL truncates longer identifiers silently
 SWAP_ATTEMPTS = 5
@@ -275,12 +275,10 @@ def _check_decoded(manifest, backup_id, decode_error, uncompressed):
 
 def open_data(store, manifest, backup_id):
     """Open the backup's data object; a missing one is an integrity failure, not a storage hiccup."""
-    from ansible_collections.shipyard.deploy.plugins.module_utils.storage import StorageNotFound
-
     key = "%s/%s" % (backup_id, manifest["data_key"])
     try:
         return store.open_reader(key)
-    except StorageNotFound:
+    except storage.StorageNotFound:
         raise IntegrityError(
             "backup %s has a manifest but its data object %s is missing from %s; the backup is "
             "unusable, restore another one" % (backup_id, manifest["data_key"], store.location),
@@ -437,10 +435,9 @@ def _grow_pipe(pipe):
 class Restore:
     """One restore: options in, a result dictionary out (see the module's RETURN)."""
 
-    def __init__(self, params, store, manifest_api):
+    def __init__(self, params, store):
         self.params = params
         self.store = store
-        self.manifest_api = manifest_api
         self.target = params["target"]
         self.conn_params = postgres.ConnectionParams.from_options(
             params, database=params.get("database") or "postgres")
@@ -457,8 +454,8 @@ class Restore:
                 "backup_id=latest needs source_database (the database whose newest backup to restore), "
                 "so that a shared location never hands you another database's backup"
             )
-        backup_id = self.manifest_api.resolve_backup_id(self.store, requested, database=source)
-        manifest = self.manifest_api.load_manifest(self.store, backup_id)
+        backup_id = manifests.resolve_backup_id(self.store, requested, database=source)
+        manifest = manifests.load_manifest(self.store, backup_id)
         check_manifest(manifest, backup_id, source)
         self.backup_id, self.manifest = backup_id, manifest
         self.result.update({
@@ -674,9 +671,6 @@ def _major(version_text):
 
 def restore_service(params, check_mode, diff_mode):
     """Module service of ``pg_restore``: see the module documentation for options and result."""
-    from ansible_collections.shipyard.deploy.plugins.module_utils import storage
-    from ansible_collections.shipyard.deploy.plugins.module_utils.backup import manifest
-
     postgres.require_psycopg()
     require_zstandard()
     jobs = params.get("jobs") or 1
@@ -686,10 +680,9 @@ def restore_service(params, check_mode, diff_mode):
         raise ConfigurationError(
             "jobs=%d needs a local copy of the dump (pg_restore cannot read a pipe in parallel); set "
             "allow_local_copy=true (and optionally work_dir) or jobs=1" % jobs)
-    aws_keys = ("endpoint_url", "region", "profile", "access_key", "secret_key", "session_token")
-    store = storage.open_store(params["location"], aws_options={k: params.get(k) for k in aws_keys})
+    store = storage.store_from_params(params)
     try:
-        return Restore(params, store, manifest).run(check_mode)
+        return Restore(params, store).run(check_mode)
     except PostgresError:
         raise
     except Exception as exc:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import uuid
 
-from ansible_collections.shipyard.deploy.plugins.module_utils import postgres, storage
-from ansible_collections.shipyard.deploy.plugins.module_utils.backup import stream
+from ansible_collections.shipyard.deploy.plugins.module_utils import storage
+from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.backup import backup_service
+from ansible_collections.shipyard.deploy.plugins.module_utils.backup import manifest as manifests
 
 SEED_SQL = [
     "CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, email text, created timestamptz)",
@@ -65,14 +67,25 @@ def databases(server):
         return {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
 
 
+def backup_params(server, db, location, aws_options=None):
+    """pg_backup module parameters with the module's defaults."""
+    params = {
+        "location": str(location), "pg_dump_path": None, "compression_level": 1, "compression_threads": 0,
+        "keep_last": None, "max_age": None, "s3_sse": None, "s3_kms_key_id": None, "s3_storage_class": None,
+        "s3_part_size": 16, "s3_concurrency": 4, "sslmode": None, "conninfo": None, "service": None,
+        "connect_timeout": 10,
+    }
+    params.update(dict.fromkeys(aws_argument_spec()))
+    params.update(aws_options or {})
+    params.update(server.conn_options(db))
+    return params
+
+
 def make_backup(server, db, location, aws_options=None):
-    """A backup of ``db`` made by pg_backup's own stream code; returns its manifest."""
-    store = storage.open_store(location, aws_options=aws_options)
-    params = postgres.ConnectionParams.from_options(server.conn_options(db))
-    with params.connect() as conn:
-        major, text = postgres.server_version(conn)
-    tool, version = postgres.pick_tool("pg_dump", major, text)
-    return stream.dump_to_store(params, store, tool, version, text, db)
+    """A backup of ``db`` made by the pg_backup module's own service; returns its manifest."""
+    result = backup_service.pg_backup(backup_params(server, db, location, aws_options), False, False)
+    store = storage.open_store(str(location), aws_options=aws_options)
+    return manifests.load_manifest(store, result["backup_id"])
 
 
 def restore_params(server, location, target, **options):
