@@ -229,7 +229,9 @@ class Target:
         self.headers = {str(k): str(v) for k, v in headers.items()}
         validate = spec.get("validate_certs")
         if validate is None:
-            validate = defaults.get("validate_certs", True)
+            validate = defaults.get("validate_certs")
+        # verification is off only when someone said so explicitly
+        validate = validate is not False
         ca_path = spec.get("ca_path") or defaults.get("ca_path")
         # requests takes the CA bundle in place of True; False turns verification off.
         self.verify = (ca_path or True) if validate else False

@@ -35,7 +35,7 @@ class SlotProbe:
             raise ConfigurationError("the probe source needs urls for the %s slot; set %s.urls" % (slot, slot))
         defaults = {"request_timeout": settings.get("timeout") or 5.0, "headers": settings.get("headers"),
                     "bearer_token": settings.get("bearer_token"),
-                    "validate_certs": settings.get("validate_certs", True), "ca_path": settings.get("ca_path")}
+                    "validate_certs": settings.get("validate_certs") is not False, "ca_path": settings.get("ca_path")}
         status_codes = settings.get("status_codes") or [200]
         self.slot = slot
         self.targets = [Target({"url": url, "status_codes": status_codes}, defaults) for url in urls]

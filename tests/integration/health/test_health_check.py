@@ -158,3 +158,48 @@ def test_postgres_target_and_secrets_stay_out_of_output(playbook, pg, backend):
     assert "password authentication failed" in wrong["msg"]
     for secret in (pg.password, "not-the-password", token):
         assert secret not in run.output
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """A real HTTPS server on loopback with a self-signed certificate for 127.0.0.1."""
+    import http.server
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b'{"status": "healthy"}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "https://127.0.0.1:%d/health" % server.server_address[1], str(cert)
+    server.shutdown()
+    server.server_close()
+
+
+def test_tls_is_verified_by_default_and_a_ca_bundle_makes_it_pass(tls_server):
+    url, ca = tls_server
+    with pytest.raises(HealthCheckError) as failure:
+        check_health({"targets": [{"name": "tls", "url": url}], "timeout": 5, "start_period": 0,
+                      "interval": 0.1, "failure_threshold": 1})
+    assert "CERTIFICATE_VERIFY_FAILED" in failure.value.message or "certificate verify failed" in failure.value.message
+    result = check_health({"targets": [{"name": "tls", "url": url, "json": {"status": "healthy"}}], "ca_path": ca,
+                           "timeout": 5})
+    assert result["healthy"] == ["tls"]
