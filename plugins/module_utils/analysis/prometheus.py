@@ -143,7 +143,8 @@ def measure_prometheus(slots, window, settings, sleep=time.sleep):
         rendered[role] = {name: render_query(template, variables) for name, template in queries.items()}
     client = PrometheusClient(settings.get("url"), headers=settings.get("headers"),
                               bearer_token=settings.get("bearer_token"),
-                              validate_certs=settings.get("validate_certs") is not False, ca_path=settings.get("ca_path"),
+                              validate_certs=settings.get("validate_certs") is not False,
+                              ca_path=settings.get("ca_path"),
                               timeout=settings.get("timeout") or 10.0)
     try:
         # Fail on a bad URL or query before waiting the whole window for nothing.
