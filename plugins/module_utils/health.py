@@ -485,8 +485,8 @@ def check_health(params, check_mode=False, diff_mode=False):
 
     Checks only read, so they run in check mode too; ``changed`` is always False.
     """
-    defaults = {key: params.get(key) for key in ("request_timeout", "max_latency", "headers", "bearer_token",
-                                                  "validate_certs", "ca_path")}
+    default_keys = ("request_timeout", "max_latency", "headers", "bearer_token", "validate_certs", "ca_path")
+    defaults = {key: params.get(key) for key in default_keys}
     specs = params.get("targets") or []
     if not specs:
         raise ConfigurationError("targets is empty; give at least one url, host/port or PostgreSQL target")

@@ -244,7 +244,7 @@ options:
     type: int
     default: 0
 notes:
-  - Run it once, where the metric source is reachable (C(delegate_to: localhost), C(run_once: true)).
+  - "Run it once, where the metric source is reachable (C(delegate_to: localhost), C(run_once: true))."
 seealso:
   - module: shipyard.deploy.health_check
 author:

@@ -68,9 +68,9 @@ options:
         default: [200]
       json:
         description:
-          - Assertions on fields of a JSON response body, as C(dotted.path) to expected value, for
-            example C({status: healthy, version: 1.4.2}). List items are addressed by index (C(items.0.id)).
-          - Scalars compare by their text, so C(version: 1.4) matches C("1.4").
+          - "Assertions on fields of a JSON response body, as C(dotted.path) to expected value, for
+            example C({status: healthy, version: 1.4.2}). List items are addressed by index (C(items.0.id))."
+          - "Scalars compare by their text, so C(version: 1.4) matches C(\"1.4\")."
         type: dict
       body_pattern:
         description:
@@ -82,7 +82,7 @@ options:
         type: dict
       bearer_token:
         description:
-          - Sent as C(Authorization: Bearer <token>). Overrides O(bearer_token).
+          - "Sent as C(Authorization: Bearer <token>). Overrides O(bearer_token)."
         type: str
       validate_certs:
         description:
@@ -206,8 +206,8 @@ requirements:
   - requests on the host that runs the task (HTTP targets)
   - psycopg >= 3.1 on the host that runs the task (PostgreSQL targets)
 notes:
-  - Run it where the targets are reachable from, usually the controller (C(delegate_to: localhost),
-    C(run_once: true)) - one task checks every target.
+  - "Run it where the targets are reachable from, usually the controller (C(delegate_to: localhost),
+    C(run_once: true)) - one task checks every target."
 seealso:
   - module: shipyard.deploy.canary_analysis
 author:

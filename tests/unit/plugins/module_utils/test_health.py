@@ -41,8 +41,8 @@ class TestPercentile:
 class TestJsonAssertions:
     def test_all_hold(self):
         body = '{"status": "healthy", "version": "1.4.2", "db": {"ok": true}, "nodes": [{"id": 7}]}'
-        assert health.check_json(body, {"status": "healthy", "version": "1.4.2", "db.ok": True,
-                                         "nodes.0.id": 7}) == []
+        expected = {"status": "healthy", "version": "1.4.2", "db.ok": True, "nodes.0.id": 7}
+        assert health.check_json(body, expected) == []
 
     def test_wrong_value_names_field_actual_and_expected(self):
         failures = health.check_json('{"version": "1.4.1"}', {"version": "1.4.2"})
