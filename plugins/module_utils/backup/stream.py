@@ -256,7 +256,8 @@ def _cancel_counting(conn, counter):
 
 
 def _check_pg_dump(returncode, drain, database, pg_dump):
-    detail = "; ".join(drain.errors or drain.lines[-5:])
+    # Error lines with the detail/hint lines that follow them (the server's own reason).
+    detail = "; ".join([line for line in drain.lines if line not in drain.warnings][:10])
     if returncode < 0:
         raise BackupError("pg_dump (%s) of database %s was killed by signal %d%s; nothing was published, "
                           "run the backup again" % (pg_dump, database, -returncode,
