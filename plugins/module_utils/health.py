@@ -328,7 +328,8 @@ def probe_postgres(target):
     """Connect to PostgreSQL, run the target's query and fetch its first row."""
     started = time.monotonic()
     try:
-        with target.params.connect() as conn:
+        # a query that hangs (locks, a stuck replica) must fail the probe, not the whole task
+        with target.params.connect(options="-c statement_timeout=%d" % int(target.timeout * 1000)) as conn:
             row = conn.execute(target.query).fetchone()
     except PostgresError as exc:
         return ProbeResult(False, time.monotonic() - started, error=exc.message)
@@ -463,9 +464,10 @@ def wait_for_targets(targets, timeout=60.0, interval=1.0, success_threshold=1, f
                     sleep(max(0.0, min(min(s.next_due for s in waiting), deadline) - now))
                     continue
                 # Wake up for the first finished probe or the next target that falls due.
+                # After the deadline nothing new starts: just let the probes in flight finish.
                 upcoming = [s.next_due for s in waiting if s.next_due > now]
-                wake = min([*upcoming, deadline]) - now
-                done, _ = concurrent.futures.wait(list(inflight), timeout=max(0.0, wake),
+                wake = None if now >= deadline else max(0.0, min([*upcoming, deadline]) - now)
+                done, _ = concurrent.futures.wait(list(inflight), timeout=wake,
                                                   return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in done:
                     state = inflight.pop(future)
