@@ -467,8 +467,8 @@ def wait_for_targets(targets, timeout=60.0, interval=1.0, success_threshold=1, f
                 # After the deadline nothing new starts: just let the probes in flight finish.
                 upcoming = [s.next_due for s in waiting if s.next_due > now]
                 wake = None if now >= deadline else max(0.0, min([*upcoming, deadline]) - now)
-                done, _ = concurrent.futures.wait(list(inflight), timeout=wake,
-                                                  return_when=concurrent.futures.FIRST_COMPLETED)
+                first = concurrent.futures.FIRST_COMPLETED
+                done, _pending = concurrent.futures.wait(list(inflight), timeout=wake, return_when=first)
                 for future in done:
                     state = inflight.pop(future)
                     state.record(future.result(), state.probed_at, success_threshold, failure_threshold)

@@ -101,7 +101,7 @@ def measure_probe(slots, window, settings):
     stop = threading.Event()
     deadline = time.monotonic() + window
     threads = [threading.Thread(target=p.work, args=(session, deadline, interval, stop), daemon=True)
-               for p in probes.values() for _ in range(concurrency)]
+               for p in probes.values() for _worker in range(concurrency)]
     try:
         for thread in threads:
             thread.start()
