@@ -320,11 +320,11 @@ class S3Store(Store):
             raise ConfigurationError("sse must be one of %s, not %r" % (", ".join(SSE_CHOICES), sse))
         if kms_key_id and sse != "aws:kms":
             raise ConfigurationError("a KMS key id needs server-side encryption aws:kms; set sse to aws:kms")
-        self.part_size = int(part_size or DEFAULT_PART_SIZE)
+        self.part_size = DEFAULT_PART_SIZE if part_size is None else int(part_size)
         if self.part_size < S3_MIN_PART_SIZE:
             raise ConfigurationError("the S3 part size must be at least 5 MiB (S3's minimum), not %d bytes"
                                      % self.part_size)
-        self.concurrency = int(concurrency or DEFAULT_CONCURRENCY)
+        self.concurrency = DEFAULT_CONCURRENCY if concurrency is None else int(concurrency)
         if self.concurrency < 1:
             raise ConfigurationError("the S3 upload concurrency must be at least 1")
         self.bucket = bucket
@@ -587,5 +587,5 @@ def store_from_params(params):
     return open_store(
         params.get("location"), aws_options, sse=params.get("s3_sse"),
         kms_key_id=params.get("s3_kms_key_id"), storage_class=params.get("s3_storage_class"),
-        part_size=part_size * MIB if part_size else None, concurrency=params.get("s3_concurrency"),
+        part_size=None if part_size is None else part_size * MIB, concurrency=params.get("s3_concurrency"),
     )
