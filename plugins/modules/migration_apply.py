@@ -26,7 +26,7 @@ description:
   - O(target) lower than the current version migrates down by running the C(U<version>__*.sql)
     undo files of every applied version above it, newest first.
 author:
-  - shipyard.deploy contributors
+  - shipyard.deploy contributors (@shipyard-deploy)
 extends_documentation_fragment:
   - shipyard.deploy.postgres
 attributes:
@@ -38,6 +38,7 @@ attributes:
         Non-transactional files cannot be tried this way and are listed in RV(not_verified).
   diff_mode:
     support: none
+    description: There is nothing to show as a diff; the result lists what changed.
 options:
   path:
     description:
@@ -89,7 +90,7 @@ options:
         version during a blue-green window; C(all) blocks every finding; C(off) skips the lint.
       - The lock-timeout rule is not applied because this module sets one.
     type: str
-    choices: [off, breaking, all]
+    choices: ["off", breaking, all]
     default: "off"
   ledger_schema:
     description:

@@ -29,13 +29,14 @@ description:
     A comment without C(reason:) does not suppress."
   - It only reads files; it never connects to a database.
 author:
-  - shipyard.deploy contributors
+  - shipyard.deploy contributors (@shipyard-deploy)
 attributes:
   check_mode:
     support: full
     description: The module only reads files, so check mode does exactly the same.
   diff_mode:
     support: none
+    description: There is nothing to show as a diff; the result lists what changed.
 options:
   paths:
     description:

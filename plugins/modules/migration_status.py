@@ -26,7 +26,7 @@ description:
     C(EXECTYPE) of C(FAILED), a failed entry of our ledger."
   - O(fail_on) turns the check into a gate. The module never changes anything.
 author:
-  - shipyard.deploy contributors
+  - shipyard.deploy contributors (@shipyard-deploy)
 extends_documentation_fragment:
   - shipyard.deploy.postgres
 attributes:
@@ -35,6 +35,7 @@ attributes:
     description: The module only reads, in a read-only session; check mode does the same.
   diff_mode:
     support: none
+    description: There is nothing to show as a diff; the result lists what changed.
 options:
   tool:
     description:
@@ -139,12 +140,13 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.status 
 from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
 
+TOOL_CHOICES = ["auto", "shipyard", "flyway", "liquibase", "sqitch", "alembic", "golang_migrate", "prisma", "rails"]
+
 
 def main():
     argument_spec = postgres_argument_spec()
     argument_spec.update(
-        tool=dict(type="str", default="auto", choices=["auto", "shipyard", "flyway", "liquibase", "sqitch",
-                                                        "alembic", "golang_migrate", "prisma", "rails"]),
+        tool=dict(type="str", default="auto", choices=TOOL_CHOICES),
         path=dict(type="path"),
         history_schema=dict(type="str"),
         history_table=dict(type="str"),

@@ -353,7 +353,7 @@ def lint_service(params, check_mode, diff_mode):
                                       or f["rule"] in rule_filter)]
     result = {
         "changed": False,
-        "files": [s for s, _ in scripts],
+        "files": [source for source, _text in scripts],
         "findings": active,
         "suppressed": [f for f in findings if f["suppressed"]],
         "breaking": [f for f in active if f["breaks_running_version"]],

@@ -126,7 +126,8 @@ def migration_status(params, check_mode, diff_mode):
         require_directory(path)
     conn = ConnectionParams.from_options(params).connect(autocommit=True)
     try:
-        conn.read_only = True
+        # Every statement of this session is its own read-only transaction: the gate cannot write.
+        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         if tool == "auto":
             detected = history.detect_tools(conn)
             if not detected:

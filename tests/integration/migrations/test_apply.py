@@ -73,7 +73,7 @@ def test_two_runs_started_together_apply_each_migration_once(pg, pg_db, migdir, 
         except Exception as exc:  # collected and asserted below
             errors.append(exc)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
+    threads = [threading.Thread(target=run), threading.Thread(target=run)]
     for thread in threads:
         thread.start()
     for thread in threads:
