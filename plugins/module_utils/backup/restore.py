@@ -512,32 +512,30 @@ class Restore:
         reader = VerifyingReader(raw, self.manifest["size"])
         process = PgRestoreProcess(self.tool, self.conn_params, scratch, self.params.get("no_owner"))
         decode_error = uncompressed = None
+        accepted = [True]
+
+        def feed(chunk):
+            # Once pg_restore has stopped we keep reading to finish the checksum only.
+            if accepted[0]:
+                accepted[0] = process.write(chunk)
+
         try:
             try:
-                accepted = [True]
-
-                def feed(chunk):
-                    # Once pg_restore has stopped we keep reading to finish the checksum only.
-                    if accepted[0]:
-                        accepted[0] = process.write(chunk)
-
-                uncompressed = stream_decompressed(reader, feed)
-            except zstandard.ZstdError as exc:
-                decode_error = exc
-            reader.drain()
-        except BaseException:
-            process.kill()
-            raise
-        finally:
-            raw.close()
-        try:
+                try:
+                    uncompressed = stream_decompressed(reader, feed)
+                except zstandard.ZstdError as exc:
+                    decode_error = exc
+                reader.drain()
+            finally:
+                raw.close()
             # Bad bytes are the first thing to report: pg_restore's complaint would only be a symptom.
             reader.verdict(self.manifest, self.backup_id)
             _check_decoded(self.manifest, self.backup_id, decode_error, uncompressed)
-        except IntegrityError:
+            returncode, stderr = process.finish()
+        except BaseException:
+            # Bad data, an interruption or a bug: pg_restore must not go on writing to the scratch database.
             process.kill()
             raise
-        returncode, stderr = process.finish()
         self._check_pg_restore(returncode, stderr, scratch)
         return {"mode": "stream", "jobs": 1, "uncompressed_size": uncompressed, "verified_sha256": reader.sha256}
 
@@ -570,7 +568,11 @@ class Restore:
             _check_decoded(self.manifest, self.backup_id, decode_error, uncompressed)
             process = PgRestoreProcess(self.tool, self.conn_params, scratch, self.params.get("no_owner"),
                                        jobs=jobs, path=path)
-            returncode, stderr = process.finish()
+            try:
+                returncode, stderr = process.finish()
+            except BaseException:
+                process.kill()
+                raise
         finally:
             os.unlink(path)
         self._check_pg_restore(returncode, stderr, scratch)
@@ -680,9 +682,14 @@ def restore_service(params, check_mode, diff_mode):
         raise ConfigurationError(
             "jobs=%d needs a local copy of the dump (pg_restore cannot read a pipe in parallel); set "
             "allow_local_copy=true (and optionally work_dir) or jobs=1" % jobs)
+    # Imported here: backup_service imports the backup stream, which imports this module.
+    from ansible_collections.shipyard.deploy.plugins.module_utils.backup.backup_service import terminate_cleanly
+
     store = storage.store_from_params(params)
     try:
-        return Restore(params, store).run(check_mode)
+        # A task killed by Ansible (timeout, cancel) still drops its scratch database.
+        with terminate_cleanly():
+            return Restore(params, store).run(check_mode)
     except PostgresError:
         raise
     except Exception as exc:
