@@ -22,12 +22,14 @@ extends_documentation_fragment:
   - shipyard.deploy.aws
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: Only reads; runs the same in check mode.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 author:
-  - shipyard.deploy contributors
+  - Shipyard Deploy Maintainers (@shipyard-deploy)
 """
 
 EXAMPLES = r"""

@@ -36,9 +36,11 @@ extends_documentation_fragment:
   - shipyard.deploy.aws
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: Reads the router and reports the split it would set; changes nothing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows the weights of every slot and member before and after.
 options:
@@ -70,7 +72,7 @@ options:
         When omitted, the current stickiness setting is kept.
     type: int
 author:
-  - shipyard.deploy contributors
+  - Shipyard Deploy Maintainers (@shipyard-deploy)
 """
 
 EXAMPLES = r"""

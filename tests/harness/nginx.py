@@ -119,7 +119,7 @@ class NginxServer(SlotProxy):
                 handle.write(self.render_upstream())
         with open(self.config_path, "w") as handle:
             handle.write(self.render_config())
-        check = subprocess.run(self.nginx_argv("-t"), capture_output=True, text=True)
+        check = subprocess.run(self.nginx_argv("-t"), capture_output=True, text=True, check=False)
         if check.returncode != 0:
             raise RuntimeError("nginx rejected the test config:\n%s" % check.stderr)
         self._spawn(self.nginx_argv(), "stderr.log")
@@ -137,7 +137,7 @@ class NginxServer(SlotProxy):
         """``nginx -s reload``; returns once new workers exist and the old ones have exited
         (they stop accepting, finish their requests and close idle keep-alive connections)."""
         before = self.workers()
-        result = subprocess.run(self.nginx_argv("-s", "reload"), capture_output=True, text=True)
+        result = subprocess.run(self.nginx_argv("-s", "reload"), capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise RuntimeError("nginx -s reload failed: %s" % result.stderr)
         deadline = time.monotonic() + timeout
