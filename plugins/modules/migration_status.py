@@ -18,7 +18,8 @@ description:
     C(out_of_order), C(failed), C(missing) (applied but its file is gone) or C(drift) (the file's
     checksum, recomputed the tool's own way, differs from the recorded one).
   - "Checksums verified: Flyway (CRC32 over the file's lines, BOM and line breaks removed, as the
-    signed integer Flyway stores), sqitch (SHA-1 of C(deploy/<change>.sql) against C(script_hash)),
+    signed integer Flyway stores), sqitch (SHA-1 of C(deploy/<change>.sql) against C(script_hash),
+    and the change id derived from the C(sqitch.plan) entry against C(change_id)),
     Prisma (SHA-256 of C(migration.sql)) and our ledger (SHA-256 of the file). Liquibase's MD5SUM is
     returned but not recomputed; Alembic, golang-migrate and Rails store no checksum."
   - "Failures: Flyway C(success = false), golang-migrate C(dirty), a Prisma row with neither

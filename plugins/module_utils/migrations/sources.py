@@ -10,6 +10,7 @@ history table records for the migration (a version, a change name, a revision, a
 from __future__ import annotations
 
 import ast as pyast
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ class SourceMigration:
     description: str
     script: str
     checksum: object = None  # the tool's own checksum, None when the tool stores none
+    change_id: str = None  # sqitch only: the id sqitch derives from the plan
 
 
 def scan_ours(directory):
@@ -105,43 +107,107 @@ def scan_prisma(directory):
     return found
 
 
+SQITCH_CHANGE_RE = re.compile(
+    r"^(?P<name>[^\s\[]+)\s*(?:\[(?P<deps>[^\]]*)\])?\s*"
+    r"(?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\s+(?P<planner>.*?)\s*<(?P<email>[^>]*)>"
+    r"(?:\s*#\s*(?P<note>.*))?$"
+)
+
+
+def parse_sqitch_plan_entries(text):
+    """``(pragmas, [change dicts in plan order])`` from a ``sqitch.plan``; tags are left out.
+
+    Each change dict has name, requires, conflicts, date, planner, note and ``reworked`` (the
+    name appears more than once in the plan).
+    """
+    pragmas, entries = {}, []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("%"):
+            key, _sep, value = line[1:].partition("=")
+            pragmas[key.strip()] = value.strip()
+            continue
+        if line.startswith("@"):
+            continue  # a tag
+        match = SQITCH_CHANGE_RE.match(line)
+        deps = (match.group("deps") or "").split() if match else []
+        entries.append({
+            "name": match.group("name") if match else re.split(r"[\s\[]", line, maxsplit=1)[0],
+            "requires": [d for d in deps if not d.startswith("!")],
+            "conflicts": [d[1:] for d in deps if d.startswith("!")],
+            "date": match.group("date") if match else None,
+            "planner": "%s <%s>" % (match.group("planner"), match.group("email")) if match else None,
+            "note": (match.group("note") or "").strip() if match else "",
+        })
+    names = [e["name"] for e in entries]
+    for entry in entries:
+        entry["reworked"] = names.count(entry["name"]) > 1
+    return pragmas, entries
+
+
 def parse_sqitch_plan(text):
     """``(project, [change names in plan order])`` from a ``sqitch.plan``.
 
     A reworked change appears more than once; only its last line counts (that is what deploys).
     """
-    project = None
+    pragmas, entries = parse_sqitch_plan_entries(text)
     changes = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("%"):
-            key, _sep, value = line[1:].partition("=")
-            if key.strip() == "project":
-                project = value.strip()
-            continue
-        if line.startswith("@"):
-            continue  # a tag
-        name = re.split(r"[\s\[]", line, maxsplit=1)[0]
-        if name in changes:
-            changes.remove(name)
-        changes.append(name)
-    return project, changes
+    for entry in entries:
+        if entry["name"] in changes:
+            changes.remove(entry["name"])
+        changes.append(entry["name"])
+    return pragmas.get("project"), changes
+
+
+def sqitch_change_ids(pragmas, entries):
+    """{name: change id} computed as sqitch does: SHA-1 of a git-style object of the change's info.
+
+    The info lists project, uri, change name, the previous change's id (parent), planner, date,
+    dependencies and note.  Reworked changes are left out (their ids depend on tags).
+    """
+    ids, parent = {}, None
+    for entry in entries:
+        if entry["date"] is None:
+            return {}  # a line we could not read: do not guess
+        lines = ["project " + pragmas.get("project", "")]
+        if pragmas.get("uri"):
+            lines.append("uri " + pragmas["uri"])
+        lines.append("change " + entry["name"])
+        if parent:
+            lines.append("parent " + parent)
+        lines += ["planner " + entry["planner"], "date " + entry["date"]]
+        if entry["requires"]:
+            lines += ["requires"] + ["  + " + d for d in entry["requires"]]
+        if entry["conflicts"]:
+            lines += ["conflicts"] + ["  - " + d for d in entry["conflicts"]]
+        if entry["note"]:
+            lines += ["", entry["note"]]
+        info = "\n".join(lines).encode("utf-8")
+        change_id = hashlib.sha1(b"change %d\0" % len(info) + info).hexdigest()  # noqa: S324 - sqitch's
+        if not entry["reworked"]:
+            ids[entry["name"]] = change_id
+        parent = change_id
+    return ids
 
 
 def scan_sqitch(directory):
-    """sqitch's plan and deploy scripts, with the SHA-1 of each deploy script (its ``script_hash``)."""
+    """sqitch's plan and deploy scripts: the SHA-1 of each deploy script (its ``script_hash``) and
+    the change id sqitch derives from the plan (in ``change_id``)."""
     require_directory(directory)
     plan_path = os.path.join(directory, "sqitch.plan")
     if not os.path.isfile(plan_path):
         raise ConfigurationError("no sqitch.plan in %s; point path at the sqitch project directory" % directory)
-    project, changes = parse_sqitch_plan(read_text(plan_path))
+    text = read_text(plan_path)
+    pragmas, entries = parse_sqitch_plan_entries(text)
+    project, changes = parse_sqitch_plan(text)
+    ids = sqitch_change_ids(pragmas, entries)
     found = []
     for name in changes:
         path = os.path.join(directory, "deploy", name + ".sql")
         found.append(SourceMigration(name, name, os.path.join("deploy", name + ".sql"),
-                                     sha1_file(path) if os.path.isfile(path) else None))
+                                     sha1_file(path) if os.path.isfile(path) else None, ids.get(name)))
     return found, project
 
 

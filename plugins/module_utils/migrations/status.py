@@ -21,7 +21,8 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import Co
 TOOLS = sorted(history.READERS)
 # Tools whose stored checksum we recompute from the file.
 CHECKSUM_TOOLS = {"shipyard": "SHA-256 of the file", "flyway": "CRC32 over lines (Flyway)",
-                  "sqitch": "SHA-1 of the deploy script", "prisma": "SHA-256 of migration.sql"}
+                  "sqitch": "SHA-1 of the deploy script and the change id from sqitch.plan",
+                  "prisma": "SHA-256 of migration.sql"}
 # Tools for which "older than an applied migration and not applied" means out of order.
 ORDERED_TOOLS = {"shipyard", "flyway", "sqitch", "prisma", "rails"}
 FAIL_ON = ["pending", "out_of_order", "failed", "drift", "missing", "dirty"]
@@ -87,7 +88,8 @@ def compare(tool, rows, found, have_files):
     for index, source in enumerate(found):
         row = by_key.get(source.key)
         entry = {"version": source.key, "description": source.description, "script": source.script,
-                 "applied_at": None, "checksum_recorded": None, "checksum_file": source.checksum}
+                 "applied_at": None, "checksum_recorded": None, "checksum_file": source.checksum,
+                 "drift_reason": None}
         if row is None:
             entry["state"] = "out_of_order" if tool in ORDERED_TOOLS and index < last_applied else "pending"
         else:
@@ -98,6 +100,11 @@ def compare(tool, rows, found, have_files):
             elif tool in CHECKSUM_TOOLS and row["checksum"] is not None and source.checksum is not None \
                     and str(row["checksum"]) != str(source.checksum):
                 entry["state"] = "drift"
+                entry["drift_reason"] = "the file's checksum differs from the recorded one"
+            elif row.get("change_id") and source.change_id and row["change_id"] != source.change_id:
+                entry["state"] = "drift"
+                entry["drift_reason"] = ("the plan entry changed after deploy (change id %s recorded, %s from "
+                                         "sqitch.plan)" % (row["change_id"], source.change_id))
             else:
                 entry["state"] = "applied"
         entries.append(entry)
@@ -108,7 +115,7 @@ def compare(tool, rows, found, have_files):
             "missing" if have_files and not row.get("baseline") else "applied")
         entries.append({"version": row["key"], "description": row["description"], "script": row["script"],
                         "applied_at": row["applied_at"], "checksum_recorded": row["checksum"],
-                        "checksum_file": None, "state": state})
+                        "checksum_file": None, "drift_reason": None, "state": state})
     return entries
 
 

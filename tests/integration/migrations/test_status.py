@@ -164,6 +164,16 @@ def test_sqitch_real_deploy_checks_script_hash_and_failure(pg, pg_db, sqitch_pro
     result = migration_status(status_opts(path=sqitch_project.path), False, False)
     assert result["tool"] == "sqitch" and result["checksum_verified"].startswith("SHA-1")
     assert [(m["version"], m["state"]) for m in result["migrations"]] == [("users", "applied"), ("orders", "pending")]
+    # Editing the plan entry of a deployed change changes sqitch's change id: drift too.
+    plan_path = os.path.join(sqitch_project.path, "sqitch.plan")
+    with open(plan_path) as handle:
+        plan = handle.read()
+    with open(plan_path, "w") as handle:
+        handle.write(plan.replace("# users table", "# the users table"))
+    edited = migration_status(status_opts(path=sqitch_project.path), False, False)["migrations"][0]
+    assert edited["state"] == "drift" and "change id" in edited["drift_reason"]
+    with open(plan_path, "w") as handle:
+        handle.write(plan)
     deploy_users = os.path.join(sqitch_project.path, "deploy", "users.sql")
     with open(deploy_users, "a") as handle:
         handle.write("-- edited after deploy\n")
@@ -335,3 +345,17 @@ def test_playbook_gate_passes_then_fails_on_pending(pg, pg_db, migdir, apply_opt
     assert run.rc != 0 and run.status("gate") == "failed"
     assert "pending: 2" in run.task("gate")["msg"]
     assert pg.password not in run.output
+
+
+def test_sqitch_change_ids_match_a_full_real_deploy(pg, pg_db, sqitch_project, status_opts):
+    plan_path = os.path.join(sqitch_project.path, "sqitch.plan")
+    with open(plan_path, "w") as handle:
+        handle.write(SQITCH_PLAN.replace("%project=shop\n", "%project=shop\n%uri=https://example.com/shop/\n")
+                     + "items [orders users] 2026-01-03T00:00:00Z Ünï Planner <u@example.com> # items, ünicode\n")
+    with open(os.path.join(sqitch_project.path, "deploy", "items.sql"), "w") as handle:
+        handle.write("CREATE TABLE items (id int);\n")
+    run = sqitch_project("deploy", "--target", "db:pg://%s@%s:%d/%s" % (pg.user, pg.host, pg.port, pg_db))
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = migration_status(status_opts(path=sqitch_project.path, fail_on=["drift", "pending"]), False, False)
+    assert [(m["version"], m["state"]) for m in result["migrations"]] == [
+        ("users", "applied"), ("orders", "applied"), ("items", "applied")]

@@ -68,3 +68,16 @@ def test_golang_and_rails_file_names(tmp_path):
     assert [s.key for s in sources.scan_golang_migrate(go)] == ["1", "2", "10"]
     rails = write(tmp_path / "rails", {"20260101000000_create_users.rb": "", "notes.txt": ""})
     assert [(s.key, s.description) for s in sources.scan_rails(rails)] == [("20260101000000", "create users")]
+
+
+def test_sqitch_change_id_is_a_git_style_sha1_of_the_info():
+    import hashlib
+
+    pragmas, entries = sources.parse_sqitch_plan_entries(
+        "%project=p\nfirst 2026-01-01T00:00:00Z A B <a@b> # hi\nsecond [first !old] 2026-01-02T00:00:00Z A <a@b>\n")
+    ids = sources.sqitch_change_ids(pragmas, entries)
+    info = b"project p\nchange first\nplanner A B <a@b>\ndate 2026-01-01T00:00:00Z\n\nhi"
+    assert ids["first"] == hashlib.sha1(b"change %d\0" % len(info) + info).hexdigest()  # noqa: S324
+    info2 = ("project p\nchange second\nparent %s\nplanner A <a@b>\ndate 2026-01-02T00:00:00Z\n"
+             "requires\n  + first\nconflicts\n  - old" % ids["first"]).encode()
+    assert ids["second"] == hashlib.sha1(b"change %d\0" % len(info2) + info2).hexdigest()  # noqa: S324
