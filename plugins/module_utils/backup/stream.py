@@ -212,8 +212,9 @@ def dump_to_store(params, store, pg_dump, pg_dump_version, server_version, datab
                                                 write_size=CHUNK_SIZE)
         returncode = proc.wait()
         drain.join()
-        counter.join()
+        # Judge pg_dump before waiting for the counts: a failed dump cancels the counting.
         _check_pg_dump(returncode, drain, database, pg_dump)
+        counter.join()
         if counter.error is not None:
             raise BackupError("counting the rows of database %s in the backup's snapshot failed: %s; "
                               "the role must be able to read every table"
