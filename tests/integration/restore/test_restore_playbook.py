@@ -2,56 +2,74 @@
 
 from __future__ import annotations
 
-import shutil
-
 from harness.playbook import play
-from restore_helpers import databases, fingerprint, make_backup, restore_params, seed
+from restore_helpers import databases, fingerprint, make_backup, seed
 
 
-def test_restore_through_playbook(pg, pg_db, tmp_path, playbook, cleanup):
+def test_backup_then_restore_through_playbook(pg, pg_db, tmp_path, playbook, cleanup):
+    """pg_backup then pg_restore (check mode, then for real) in one play, as an ops team runs them."""
     seed(pg, pg_db)
     name = cleanup(pg)
-    good, damaged = tmp_path / "good", tmp_path / "damaged"
-    good.mkdir()
-    manifest = make_backup(pg, pg_db, str(good))
-    shutil.copytree(good, damaged)
-    data = damaged / manifest["id"] / "data.dump.zst"
+    target = name("pb")
+    connection = {"host": pg.host, "port": pg.port, "user": pg.user, "password": "{{ pg_password }}"}
+    tasks = [
+        {"name": "back up", "register": "backup",
+         "shipyard.deploy.pg_backup": dict(connection, database=pg_db, location=str(tmp_path))},
+        {"name": "verify only", "check_mode": True,
+         "shipyard.deploy.pg_restore": dict(connection, location=str(tmp_path), backup_id="{{ backup.backup_id }}",
+                                             source_database=pg_db, target=target)},
+        {"name": "restore", "shipyard.deploy.pg_restore": dict(connection, location=str(tmp_path),
+                                                              source_database=pg_db, target=target)},
+        {"name": "restore again", "ignore_errors": True,
+         "shipyard.deploy.pg_restore": dict(connection, location=str(tmp_path), source_database=pg_db,
+                                             target=target)},
+    ]
+    run = playbook.run(play(tasks), extra_vars={"pg_password": pg.password})
+    assert run.rc == 0, run.output
+    backup_id = run.task("back up")["backup_id"]
+    checked = run.task("verify only")
+    assert checked["changed"] and checked["verified"] and checked["backup_id"] == backup_id
+    restored = run.task("restore")
+    assert restored["backup_id"] == backup_id and restored["row_count_differences"] == {}
+    assert restored["row_counts"] == run.task("back up")["row_counts"]
+    assert fingerprint(pg, target) == fingerprint(pg, pg_db)
+    # safe by default: a second run does not overwrite what the first restored
+    assert run.status("restore again") == "failed"
+    assert "already exists; set swap=true" in run.task("restore again")["msg"]
+
+
+def test_damaged_backup_refused_through_playbook(pg, pg_db, tmp_path, playbook, cleanup):
+    """A damaged backup fails the task with the reason, no traceback, no password even at -vvv."""
+    seed(pg, pg_db)
+    name = cleanup(pg)
+    manifest = make_backup(pg, pg_db, str(tmp_path))
+    data = tmp_path / manifest["id"] / "data.dump.zst"
     body = bytearray(data.read_bytes())
     body[len(body) // 2] ^= 0x04
     data.write_bytes(bytes(body))
-    target, other = name("pb"), name("pb_bad")
+    target = name("pb_bad")
     before = databases(pg)
-
-    connection = {k: v for k, v in restore_params(pg, good, target).items()
-                  if k in ("host", "port", "user", "password")}
-    common = dict(connection, source_database=pg_db, password="{{ pg_password }}")
+    common = {"host": pg.host, "port": pg.port, "user": pg.user, "password": "{{ pg_password }}",
+              "source_database": pg_db, "target": target}
     tasks = [
-        {"name": "verify only", "check_mode": True,
-         "shipyard.deploy.pg_restore": dict(common, location=str(good), target=target)},
-        {"name": "restore", "shipyard.deploy.pg_restore": dict(common, location=str(good), target=target)},
         {"name": "restore damaged", "ignore_errors": True,
-         "shipyard.deploy.pg_restore": dict(common, location=str(damaged), target=other)},
-        {"name": "bad option", "ignore_errors": True,
-         "shipyard.deploy.pg_restore": dict(common, location="ftp://nowhere/x", target=other)},
+         "shipyard.deploy.pg_restore": dict(common, location=str(tmp_path))},
+        {"name": "bad location", "ignore_errors": True,
+         "shipyard.deploy.pg_restore": dict(common, location="ftp://nowhere/x")},
+        {"name": "latest without source", "ignore_errors": True,
+         "shipyard.deploy.pg_restore": {"location": str(tmp_path), "target": target}},
     ]
     run = playbook.run(play(tasks), extra_vars={"pg_password": pg.password}, verbosity=3)
     assert run.rc == 0, run.output
 
-    checked = run.task("verify only")
-    assert checked["changed"] and checked["verified"] and checked["backup_id"] == manifest["id"]
-    assert checked["action"] == "create"
-
-    restored = run.task("restore")
-    assert restored["changed"] and restored["row_count_differences"] == {}
-    assert restored["row_counts"] == manifest["row_counts"] and restored["mode"] == "stream"
-    assert fingerprint(pg, target) == fingerprint(pg, pg_db)
-
-    refused = run.task("restore damaged")
     assert run.status("restore damaged") == "failed"
+    refused = run.task("restore damaged")
     assert "SHA-256 of data.dump.zst is" in refused["msg"] and manifest["id"] in refused["msg"]
-    assert run.status("bad option") == "failed"
-    assert "s3://" in run.task("bad option")["msg"]
+    assert run.status("bad location") == "failed"
+    assert "unknown storage scheme" in run.task("bad location")["msg"]
+    assert run.status("latest without source") == "failed"
+    assert "source_database" in run.task("latest without source")["msg"]
 
-    assert databases(pg) == before | {target}  # nothing of the damaged restore is left
+    assert databases(pg) == before  # nothing of the damaged restore is left
     assert "Traceback" not in run.output
     assert pg.password not in run.output
