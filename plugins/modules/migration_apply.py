@@ -86,12 +86,13 @@ options:
   lint:
     description:
       - Lint the pending migrations first (see M(shipyard.deploy.migration_lint)) and refuse to
-        run when findings block. C(breaking) blocks findings that break the running application
-        version during a blue-green window; C(all) blocks every finding; C(off) skips the lint.
+        run when findings block. C(breaking) (the default) blocks findings that break the running
+        application version during a blue-green window; C(all) blocks every unsuppressed finding;
+        C(off) skips the lint. Undo files are not linted.
       - The lock-timeout rule is not applied because this module sets one.
     type: str
     choices: ["off", breaking, all]
-    default: "off"
+    default: breaking
   ledger_schema:
     description:
       - Schema of the ledger table.
@@ -195,7 +196,7 @@ def main():
         retry_delay=dict(type="float", default=1.0),
         out_of_order=dict(type="bool", default=False),
         repair=dict(type="bool", default=False),
-        lint=dict(type="str", choices=["off", "breaking", "all"], default="off"),
+        lint=dict(type="str", choices=["off", "breaking", "all"], default="breaking"),
         ledger_schema=dict(type="str", default="public"),
         ledger_table=dict(type="str", default="shipyard_schema_history"),
     )

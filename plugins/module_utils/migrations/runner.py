@@ -18,11 +18,13 @@ Safety properties, and why:
 from __future__ import annotations
 
 import random
+import re
 import time
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ConfigurationError,
     MigrationError,
+    PostgresError,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations import ledger
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import (
@@ -217,7 +219,7 @@ def plan(rows, migrations, undos, target, out_of_order):
 
 def lint_pending(params, to_run):
     """Lint the migrations about to run; raise MigrationError when findings block them."""
-    mode = params.get("lint") or "off"
+    mode = params.get("lint") or "breaking"
     if mode == "off":
         return []
     findings = []
@@ -236,8 +238,30 @@ def lint_pending(params, to_run):
     return findings
 
 
+TIMEOUT_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(us|ms|s|min|h|d)?\s*$")
+TARGET_RE = re.compile(r"^\d+(?:[._]\d+)*$")
+
+
+def validate_options(params):
+    """Refuse malformed timeouts and targets before anything connects."""
+    for name in ("lock_timeout", "statement_timeout"):
+        value = params.get(name)
+        if value is not None and not TIMEOUT_RE.match(str(value)):
+            raise ConfigurationError(
+                "%s=%r is not a PostgreSQL duration; use a number with an optional unit, e.g. 5s, 500ms, 2min"
+                % (name, value))
+    target = params.get("target")
+    if target not in (None, "") and not TARGET_RE.match(str(target).strip()):
+        raise ConfigurationError(
+            "target=%r is not a migration version; use digits separated by dots or underscores, e.g. 41 "
+            "or 1.2, or 0 to undo everything" % target)
+    if int(params.get("lock_retries") or 0) < 0:
+        raise ConfigurationError("lock_retries must be 0 or more")
+
+
 def apply_migrations(params, check_mode, diff_mode):
     """Service of ``migration_apply``; see the module's documentation for the options."""
+    validate_options(params)
     migrations, undos = scan_versioned(params["path"])
     target = normalize_version(params["target"]) if params.get("target") not in (None, "") else None
     schema = params.get("ledger_schema") or ledger.DEFAULT_SCHEMA
@@ -251,6 +275,12 @@ def apply_migrations(params, check_mode, diff_mode):
         finally:
             if not conn.closed and not conn.broken:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    except psycopg.Error as exc:
+        # Outside a migration's statements: the ledger, the lock or the connection itself.
+        raise PostgresError(
+            "migration_apply could not read or write the ledger %s.%s (SQLSTATE %s): %s; check that the "
+            "user may create and write it and that the server is reachable"
+            % (schema, table, getattr(exc, "sqlstate", None), _first_line(exc))) from None
     finally:
         conn.close()
 

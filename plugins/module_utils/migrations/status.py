@@ -13,10 +13,16 @@ from __future__ import annotations
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ConfigurationError,
     MigrationError,
+    PostgresError,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations import history, sources
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import require_directory
 from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import ConnectionParams
+
+try:
+    import psycopg
+except ImportError:  # pragma: no cover - ConnectionParams.connect() reports it
+    psycopg = None
 
 TOOLS = sorted(history.READERS)
 # Tools whose stored checksum we recompute from the file.
@@ -160,6 +166,12 @@ def migration_status(params, check_mode, diff_mode):
                 rows = history.READERS[tool](conn, schema, table)
         dirty = any(r.get("dirty") for r in rows)
         rows = _derive_history(tool, rows, found, extra)
+    except psycopg.Error as exc:
+        raise PostgresError(
+            "cannot read the %s history table (SQLSTATE %s): %s; check that it has the tool's columns, set "
+            "history_schema/history_table if it lives elsewhere, and that the user may read it"
+            % (tool, getattr(exc, "sqlstate", None), str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
+        ) from None
     finally:
         conn.close()
     entries = compare(tool, rows, found, bool(path))

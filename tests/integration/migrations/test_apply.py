@@ -259,3 +259,23 @@ def test_playbook_applies_with_check_mode_first(pg, pg_db, migdir, playbook):
     assert run.rc == 0, run.output
     assert run.task("migrate")["current_version"] == "2" and run.task("again")["changed"] is False
     assert pg.password not in run.output
+
+
+@pytest.mark.parametrize("option, value, pattern", [
+    ("lock_timeout", "soon", "not a PostgreSQL duration"),
+    ("target", "v2", "not a migration version"),
+])
+def test_malformed_options_are_refused_before_connecting(pg, pg_db, migdir, apply_opts, option, value, pattern):
+    migdir(BASE)
+    with pytest.raises(ConfigurationError, match=pattern):
+        apply_migrations(apply_opts(**{option: value, "port": 1}), False, False)
+    assert tables(pg, pg_db) == set()
+
+
+def test_ledger_errors_are_reported_not_crashed(pg, pg_db, migdir, apply_opts):
+    from ansible_collections.shipyard.deploy.plugins.module_utils.errors import PostgresError
+
+    migdir(BASE)
+    with pytest.raises(PostgresError, match=r"could not read or write the ledger no_such_schema\.ledger"):
+        apply_migrations(apply_opts(ledger_schema="no_such_schema", ledger_table="ledger"), False, False)
+    assert tables(pg, pg_db) == set()
