@@ -65,8 +65,20 @@ class _StatementFailed(Exception):
 
 
 def _statements(migration):
-    """The statements of a migration file with their lines (ConfigurationError if it does not parse)."""
-    return [(s.text, s.line) for s in split_statements(migration.content, migration.name) if s.text]
+    """The statements of a migration file with their lines (ConfigurationError if it does not parse).
+
+    A transactional file must not control the transaction itself: a COMMIT inside it would commit
+    half a migration and its ledger entry separately, which is exactly what the runner prevents.
+    """
+    statements = split_statements(migration.content, migration.name)
+    if migration.transactional:
+        for statement in statements:
+            if type(statement.node).__name__ == "TransactionStmt":
+                raise ConfigurationError(
+                    "%s line %d: %s; migration_apply already runs each file in a transaction, so remove "
+                    "BEGIN/COMMIT/ROLLBACK from it, or put '-- shipyard:no-transaction' in its first lines"
+                    % (migration.name, statement.line, statement.text.split()[0].upper()))
+    return [(s.text, s.line) for s in statements if s.text]
 
 
 def _execute(conn, statements, start=0):

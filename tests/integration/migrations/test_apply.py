@@ -238,6 +238,7 @@ def test_lint_breaking_blocks_a_contract_migration(pg, pg_db, migdir, apply_opts
 @pytest.mark.parametrize("bad, pattern", [
     ({}, "does not exist or is not a directory"),
     ({"V1__bad.sql": "CREATE TABEL x (id int);\n"}, "cannot parse V1__bad.sql at line 1"),
+    ({"V1__own_tx.sql": "BEGIN;\nCREATE TABLE x (id int);\nCOMMIT;\n"}, "V1__own_tx.sql line 1: BEGIN"),
 ])
 def test_bad_input_gives_clear_error_and_changes_nothing(pg, pg_db, migdir, apply_opts, bad, pattern):
     path = migdir(bad) if bad else migdir.path + "/missing"
