@@ -55,7 +55,8 @@ options:
   target:
     description:
       - Name of the database to restore into. The O(database) option only names the database the task
-        connects to for C(CREATE)/C(ALTER)/C(DROP DATABASE); it defaults to C(postgres).
+        connects to for C(CREATE)/C(ALTER)/C(DROP DATABASE); when it is omitted or equal to O(target),
+        the task connects to C(postgres).
     type: str
     required: true
   swap:

@@ -118,6 +118,19 @@ def check_manifest(manifest, backup_id, source_database=None):
         )
 
 
+def admin_database(params):
+    """The database the task connects to for CREATE/ALTER/DROP DATABASE.
+
+    The ``database`` option, unless it names the target itself (common when one connection dict
+    serves every task of a play): sessions of the target are terminated and it is renamed, so
+    the task connects to ``postgres`` instead.
+    """
+    database = params.get("database")
+    if not database or database == params.get("target"):
+        return "postgres"
+    return database
+
+
 def row_count_differences(expected, actual):
     """Tables whose restored row count differs from the manifest: ``{table: {expected, actual}}``.
 
@@ -439,8 +452,7 @@ class Restore:
         self.params = params
         self.store = store
         self.target = params["target"]
-        self.conn_params = postgres.ConnectionParams.from_options(
-            params, database=params.get("database") or "postgres")
+        self.conn_params = postgres.ConnectionParams.from_options(params, database=admin_database(params))
         self.result = {"changed": False, "location": store.location, "target": self.target}
 
     # -- steps ---------------------------------------------------------------------------------
@@ -480,8 +492,8 @@ class Restore:
             raise ConfigurationError("previous_name must differ from target (%r)" % self.target)
         if self.target == conn.info.dbname:
             raise ConfigurationError(
-                "target %r is the database this task connects to; connect through another database "
-                "(option database, e.g. postgres) to restore into it" % self.target)
+                "target %r is the database this task connects to; set the option database to another "
+                "database of the server (e.g. template1) to restore into it" % self.target)
         action, previous = plan_target(
             self.target, database_exists(conn, self.target), params.get("swap"), params.get("force"),
             previous_name, database_exists(conn, previous_name))

@@ -93,10 +93,12 @@ def test_existing_target_needs_swap_or_force(pg, pg_db, tmp_path, cleanup):
         restore_service(restore_params(pg, tmp_path, target, source_database=pg_db, swap=True,
                                        previous_name=previous), False, False)
 
-    # force: the current target is replaced and dropped, nothing else is left
+    # force: the current target is replaced and dropped, nothing else is left; the connection options
+    # may name the target itself (one connection dict for a whole play): the task connects to postgres
     with pg.connect(target) as conn:
         conn.execute("INSERT INTO customers VALUES (999999, 'changed after restore')")
-    result = restore_service(restore_params(pg, tmp_path, target, source_database=pg_db, force=True), False, False)
+    result = restore_service(restore_params(pg, tmp_path, target, source_database=pg_db, force=True,
+                                            database=target), False, False)
     assert result["action"] == "replace" and result["dropped_database"]
     assert fingerprint(pg, target) == fingerprint(pg, pg_db)
     assert databases(pg) == before | {previous}

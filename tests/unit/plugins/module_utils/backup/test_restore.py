@@ -125,3 +125,9 @@ def test_major():
     assert restore._major("18.1") == 18
     assert restore._major("15") == 15
     assert restore._major(None) is None
+
+
+def test_admin_database_is_never_the_target():
+    assert restore.admin_database({"database": None, "target": "shop"}) == "postgres"
+    assert restore.admin_database({"database": "shop", "target": "shop"}) == "postgres"
+    assert restore.admin_database({"database": "template1", "target": "shop"}) == "template1"
