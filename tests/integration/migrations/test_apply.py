@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 
@@ -280,3 +281,34 @@ def test_ledger_errors_are_reported_not_crashed(pg, pg_db, migdir, apply_opts):
     with pytest.raises(PostgresError, match=r"could not read or write the ledger no_such_schema\.ledger"):
         apply_migrations(apply_opts(ledger_schema="no_such_schema", ledger_table="ledger"), False, False)
     assert tables(pg, pg_db) == set()
+
+
+def test_two_playbooks_started_together_apply_each_migration_once(pg, pg_db, migdir, tmp_path):
+    from harness.playbook import PlaybookRunner
+
+    path = migdir({
+        "V1__counter.sql": "CREATE TABLE runs (n int);\n",
+        "V2__slow.sql": "SELECT pg_sleep(1);\nINSERT INTO runs VALUES (2);\n",
+        "V3__more.sql": "INSERT INTO runs VALUES (3);\n",
+    })
+    task = {"name": "migrate", "shipyard.deploy.migration_apply": dict(pg.conn_options(pg_db), path=path)}
+    runners = [PlaybookRunner(str(tmp_path / name)) for name in ("a", "b")]
+    for runner in runners:
+        os.makedirs(runner.workdir, exist_ok=True)
+    barrier = threading.Barrier(2)
+    runs = []
+
+    def run(runner):
+        barrier.wait()
+        runs.append(runner.run(play([task])))
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in runners]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    assert [r.rc for r in runs] == [0, 0], [r.output for r in runs]
+    applied = sorted(m["version"] for r in runs for m in r.task("migrate")["applied"])
+    assert applied == ["1", "2", "3"]
+    with pg.connect(pg_db) as conn:
+        assert conn.execute("SELECT n FROM runs ORDER BY n").fetchall() == [(2,), (3,)]
