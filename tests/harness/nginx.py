@@ -124,6 +124,12 @@ class NginxServer(SlotProxy):
             raise RuntimeError("nginx rejected the test config:\n%s" % check.stderr)
         self._spawn(self.nginx_argv(), "stderr.log")
         wait_for_port(self.port, proc=self.proc, timeout=30)
+        # the master listens before it forks its workers: wait for them too
+        deadline = time.monotonic() + 30
+        while len(self.workers()) < self.worker_processes:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("nginx started no workers; see %s" % self.error_log)
+            time.sleep(0.02)
         return self
 
     def workers(self):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 from harness.playbook import play
+from harness.s3 import SECRET_KEY
 
 
 @pytest.fixture
@@ -88,7 +90,7 @@ def test_weights_set_read_back_with_stickiness_check_mode_and_info(alb, playbook
         {"name": "step", "shipyard.deploy.traffic_switch": step},
         {"name": "again", "shipyard.deploy.traffic_switch": step},
         {"name": "where", "shipyard.deploy.traffic_info": options},
-    ]), diff=True)
+    ]), diff=True, verbosity=3)
     assert run.rc == 0, run.output
     step_result = run.task("step")
     assert step_result["changed"] and step_result["before"]["weights"] == {"blue": 100, "green": 0}
@@ -98,7 +100,7 @@ def test_weights_set_read_back_with_stickiness_check_mode_and_info(alb, playbook
     weights, stickiness = listener_weights(alb)
     assert weights == {"blue": 80, "green": 20}
     assert stickiness == {"Enabled": True, "DurationSeconds": 300}
-    assert "secret" not in run.output.replace("secret_key", "")  # credentials never echoed
+    assert SECRET_KEY not in run.output and SECRET_KEY not in json.dumps(run.records)  # even at -vvv
 
     flip = playbook.run(play([{"name": "flip", "shipyard.deploy.traffic_switch": dict(options, active="green")}]))
     assert flip.task("flip")["after"]["active"] == "green"
