@@ -166,7 +166,8 @@ def _column_findings(coldef, new_table):
         or type_name in SERIAL_TYPES
     if (ConstrType.CONSTR_NOTNULL in contypes or ConstrType.CONSTR_PRIMARY in contypes) and not has_default:
         rules.append("not_null_without_default")
-    volatile = type_name in SERIAL_TYPES
+    # serial and identity columns fill existing rows from a sequence: a rewrite, like random().
+    volatile = type_name in SERIAL_TYPES or ConstrType.CONSTR_IDENTITY in contypes
     for constraint in constraints:
         if constraint.contype == ConstrType.CONSTR_DEFAULT:
             for sub in _walk(constraint.raw_expr):

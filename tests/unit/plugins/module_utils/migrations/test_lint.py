@@ -27,7 +27,8 @@ CASES = {
          "CREATE TABLE t (a int); ALTER TABLE t ADD COLUMN c int NOT NULL"]),
     "volatile_default": (
         ["ALTER TABLE t ADD COLUMN c uuid DEFAULT gen_random_uuid()",
-         "ALTER TABLE t ADD COLUMN c int DEFAULT (random() * 10)::int", "ALTER TABLE t ADD COLUMN c bigserial"],
+         "ALTER TABLE t ADD COLUMN c int DEFAULT (random() * 10)::int", "ALTER TABLE t ADD COLUMN c bigserial",
+         "ALTER TABLE t ADD COLUMN c bigint GENERATED ALWAYS AS IDENTITY"],
         ["ALTER TABLE t ADD COLUMN c timestamptz DEFAULT now()", "ALTER TABLE t ADD COLUMN c int DEFAULT 7"]),
     "drop_column": (["ALTER TABLE t DROP COLUMN c"], ["ALTER TABLE t ADD COLUMN c text"]),
     "drop_table": (["DROP TABLE t", "DROP TABLE IF EXISTS s.t CASCADE"],
