@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from harness.backend import BackendServer
 from harness.haproxy import HAProxyServer
@@ -122,8 +123,6 @@ def test_no_shift_to_a_slot_that_health_checks_mark_down(haproxy_options, backen
     proxy = HAProxyServer({"blue": backends["blue"], "green": [sick]}, health_check=True, check_interval_ms=100).start()
     try:
         options = dict(haproxy_options, haproxy_socket=proxy.admin_socket, haproxy_state_file=proxy.state_file)
-        import time
-
         deadline = time.monotonic() + 10
         while proxy.server_states()["green_1"]["status"] != "DOWN" and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -143,3 +142,21 @@ def test_no_shift_to_a_slot_that_health_checks_mark_down(haproxy_options, backen
 def test_quick_steps_cover_fifty_changes_and_flips():
     changes = sum(1 for a, b in zip(QUICK_STEPS, QUICK_STEPS[1:]) if a != b)
     assert changes >= 50 and {"blue": 0, "green": 100} in QUICK_STEPS and {"blue": 100, "green": 0} in QUICK_STEPS
+
+
+def test_drain_waits_for_requests_in_flight_on_the_old_slot(haproxy, haproxy_options, backends):
+    from ansible_collections.shipyard.deploy.plugins.module_utils.traffic import switch_service
+
+    for server in backends["blue"]:
+        server.control(delay=0.6)
+    try:
+        with LoadGenerator(haproxy.url, concurrency=4, duration=30) as load:
+            time.sleep(0.8)  # every client is now waiting on a slow blue request
+            result = switch_service(dict(haproxy_options, active="green", drain_timeout=10), False, False)
+            time.sleep(0.3)
+        assert result["drain"]["complete"] is True
+        assert result["drain"]["waited_s"] > 0.1  # it really waited for the requests in flight
+        assert load.failed == 0 and load.slots["green"] > 0
+    finally:
+        for server in backends["blue"]:
+            server.control(delay=0.0)
