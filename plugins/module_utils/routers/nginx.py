@@ -12,6 +12,7 @@ describes what nginx serves.  Reading the split back parses the include file.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -202,7 +203,19 @@ class NginxRouter(Router):
             ) from None
 
     def apply(self, target, before):
-        """Write, ``nginx -t``, reload, wait for new workers; put the old file back on any failure."""
+        """Write, ``nginx -t``, reload, wait for new workers; put the old file back on any failure.
+
+        Holds an exclusive lock on the include file's directory meanwhile, so that two switches of the
+        same nginx (two playbooks at once) cannot test or restore each other's file.
+        """
+        lock = os.open(os.path.dirname(os.path.abspath(self.include)), os.O_RDONLY)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._apply_locked()
+        finally:
+            os.close(lock)
+
+    def _apply_locked(self):
         previous = None
         mode = None
         if os.path.exists(self.include):
