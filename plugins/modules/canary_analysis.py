@@ -24,9 +24,11 @@ description:
     rollout to the next and roll back when RV(failure_limit_reached) is true.
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: The analysis only reads (the C(probe) source sends GET requests), so it runs in check mode too.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   source:
@@ -248,7 +250,7 @@ notes:
 seealso:
   - module: shipyard.deploy.health_check
 author:
-  - shipyard.deploy contributors
+  - Shipyard Deploy Maintainers (@shipyard-deploy)
 """
 
 EXAMPLES = r"""

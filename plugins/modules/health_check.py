@@ -27,9 +27,11 @@ description:
     the failure result still holds every per-target result.
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: Checks only read, so they run in check mode as well and report the real state.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   targets:
@@ -211,7 +213,7 @@ notes:
 seealso:
   - module: shipyard.deploy.canary_analysis
 author:
-  - shipyard.deploy contributors
+  - Shipyard Deploy Maintainers (@shipyard-deploy)
 """
 
 EXAMPLES = r"""
