@@ -187,3 +187,18 @@ def test_probe_source_fails_a_bad_canary_and_passes_a_good_one(slots):
     good = analyze_canary(probe_params(slots))
     assert good["verdict"] == "pass", good["reason"]
     assert check(good, "max_latency_ratio")["reason"].startswith("canary p95 latency")
+
+
+def test_probe_analysis_runs_in_check_mode_and_keeps_the_token_secret(playbook, slots):
+    token = "probe-" + "7d1e9a3c5b"
+    params = probe_params(slots, window=1.0)
+    params["probe"] = dict(params["probe"], bearer_token=token)
+    params["rules"] = {"min_requests": 10}
+    run = playbook.run(play([{"name": "analysis", "shipyard.deploy.canary_analysis": params}]), check=True,
+                       verbosity=3)
+    assert run.rc == 0, run.output
+    result = run.task("analysis")
+    assert result["verdict"] == "pass", result["reason"]
+    assert result["changed"] is False
+    assert result["measurements"]["canary"]["requests"] >= 10
+    assert token not in run.output

@@ -217,3 +217,32 @@ def test_tls_is_verified_by_default_and_a_ca_bundle_makes_it_pass(tls_server):
     result = check_health({"targets": [{"name": "tls", "url": url, "json": {"status": "healthy"}}], "ca_path": ca,
                            "timeout": 5})
     assert result["healthy"] == ["tls"]
+
+
+def test_host_header_and_bearer_token_reach_a_real_load_balancer(backend):
+    """HAProxy routes only the right virtual host with the right token to the app: the check passes
+    only when both headers really arrive."""
+    from harness.haproxy import HAProxyServer
+
+    port = free_port()
+    vhost = """
+frontend vhost
+    bind 127.0.0.1:%d
+    http-request deny deny_status 401 unless { req.hdr(authorization) -m str "Bearer s3cret-token" }
+    use_backend app if { req.hdr(host) -i shop.example.com }
+""" % port
+    haproxy = HAProxyServer(slots={"blue": [backend]}, extra_defaults=vhost).start()
+    try:
+        url = "http://127.0.0.1:%d/health" % port
+        options = {"interval": 0.1, "timeout": 10, "start_period": 0, "failure_threshold": 2}
+        with pytest.raises(HealthCheckError) as failure:
+            check_health(dict(options, targets=[{"name": "no-host", "url": url, "bearer_token": "s3cret-token"},
+                                                {"name": "no-token", "url": url,
+                                                 "headers": {"Host": "shop.example.com"}}]))
+        assert "no-host failed after 2 attempts: status 503" in failure.value.message
+        assert "no-token failed after 2 attempts: status 401" in failure.value.message
+        result = check_health(dict(options, headers={"Host": "shop.example.com"}, bearer_token="s3cret-token",
+                                   targets=[{"name": "via-lb", "url": url, "json": {"slot": "blue"}}]))
+        assert result["healthy"] == ["via-lb"]
+    finally:
+        haproxy.stop()
