@@ -192,7 +192,8 @@ previous_database:
   returned: success
   type: str
 dropped_database:
-  description: Temporary name under which the replaced target was dropped (C(replace) only).
+  description: Database dropped - the replaced target under a temporary name (C(replace)), or the older
+    database that was in the way at O(previous_name) (C(swap) with O(force)). In check mode, what would be dropped.
   returned: success
   type: str
 verified:

@@ -46,6 +46,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     IntegrityError,
     PostgresError,
     RestoreError,
+    StorageError,
 )
 
 try:
@@ -175,8 +176,9 @@ class VerifyingReader:
     trailing garbage is found no matter what the decompressor makes of it.
     """
 
-    def __init__(self, raw, expected_size, chunk=CHUNK):
+    def __init__(self, raw, expected_size, chunk=CHUNK, source="the backup"):
         self.raw = raw
+        self.source = source
         self.expected_size = expected_size
         self.chunk = chunk
         self.size = 0
@@ -188,7 +190,12 @@ class VerifyingReader:
         """Read up to ``n`` bytes (a chunk when ``n`` < 0); ``b""`` at the end or past the limit."""
         if self.eof or self.oversized:
             return b""
-        data = self.raw.read(self.chunk if n is None or n < 0 else n)
+        try:
+            data = self.raw.read(self.chunk if n is None or n < 0 else n)
+        except Exception as exc:  # a dropped connection or a disk error, not a damaged backup
+            raise StorageError(
+                "reading %s failed after %d bytes: %s; check the storage and retry (nothing was put in "
+                "place)" % (self.source, self.size, _first_line(exc))) from None
         if not data:
             self.eof = True
             return b""
@@ -254,8 +261,7 @@ def stream_decompressed(reader, sink):
 
 def verify_stream(store, manifest, backup_id):
     """Read the whole backup, check size, SHA-256, zstd and uncompressed size; change nothing."""
-    raw = open_data(store, manifest, backup_id)
-    reader = VerifyingReader(raw, manifest["size"])
+    raw, reader = open_verified(store, manifest, backup_id)
     try:
         try:
             uncompressed = stream_decompressed(reader, lambda _chunk: None)
@@ -284,6 +290,13 @@ def _check_decoded(manifest, backup_id, decode_error, uncompressed):
             % (backup_id, uncompressed, expected),
             backup_id=backup_id,
         )
+
+
+def open_verified(store, manifest, backup_id):
+    """Open the data object; return ``(raw reader, VerifyingReader around it)``."""
+    raw = open_data(store, manifest, backup_id)
+    source = "%s/%s/%s" % (store.location.rstrip("/"), backup_id, manifest["data_key"])
+    return raw, VerifyingReader(raw, manifest["size"], source=source)
 
 
 def open_data(store, manifest, backup_id):
@@ -494,10 +507,13 @@ class Restore:
             raise ConfigurationError(
                 "target %r is the database this task connects to; set the option database to another "
                 "database of the server (e.g. template1) to restore into it" % self.target)
+        previous_exists = database_exists(conn, previous_name)
         action, previous = plan_target(
             self.target, database_exists(conn, self.target), params.get("swap"), params.get("force"),
-            previous_name, database_exists(conn, previous_name))
+            previous_name, previous_exists)
         self.action, self.previous = action, previous
+        # swap + force onto an existing previous_name: that old copy goes, once the new one is proven
+        self.drop_previous = action == "swap" and previous_exists
         dump_major = _major(self.manifest.get("pg_dump_version"))
         # The archive written by pg_dump N is readable by pg_restore >= N only.
         need = max(self.server_major, dump_major or 0)
@@ -507,6 +523,7 @@ class Restore:
         self.result.update({
             "action": action,
             "previous_database": previous if action == "swap" else None,
+            "dropped_database": previous if self.drop_previous else None,
             "server_version": self.server_text,
             "pg_restore_version": self.tool_version,
         })
@@ -520,8 +537,7 @@ class Restore:
         return self._restore_streaming(scratch)
 
     def _restore_streaming(self, scratch):
-        raw = open_data(self.store, self.manifest, self.backup_id)
-        reader = VerifyingReader(raw, self.manifest["size"])
+        raw, reader = open_verified(self.store, self.manifest, self.backup_id)
         process = PgRestoreProcess(self.tool, self.conn_params, scratch, self.params.get("no_owner"))
         decode_error = uncompressed = None
         accepted = [True]
@@ -565,8 +581,7 @@ class Restore:
         fd, path = tempfile.mkstemp(prefix="shipyard-restore-", suffix=".dump", dir=work_dir)
         try:
             with os.fdopen(fd, "wb") as handle:
-                raw = open_data(self.store, self.manifest, self.backup_id)
-                reader = VerifyingReader(raw, self.manifest["size"])
+                raw, reader = open_verified(self.store, self.manifest, self.backup_id)
                 decode_error = uncompressed = None
                 try:
                     try:
@@ -642,6 +657,8 @@ class Restore:
                 replaced = None
                 if self.action == "replace":
                     replaced = scratch_name(self.target, label="replaced")
+                if self.drop_previous:
+                    drop_database(conn, self.previous, self.server_major)
                 attempts = rename_into_place(conn, self.target, scratch, self.previous or replaced)
                 placed = True
             finally:
@@ -658,7 +675,8 @@ class Restore:
             self.result.update({
                 "verified": True,
                 "rename_attempts": attempts,
-                "dropped_database": replaced if replaced and not warnings else None,
+                "dropped_database": (replaced if replaced and not warnings
+                                     else self.previous if self.drop_previous else None),
                 "duration_seconds": round(time.monotonic() - started, 3),
             })
             if warnings:

@@ -93,6 +93,14 @@ def test_existing_target_needs_swap_or_force(pg, pg_db, tmp_path, cleanup):
         restore_service(restore_params(pg, tmp_path, target, source_database=pg_db, swap=True,
                                        previous_name=previous), False, False)
 
+    # swap + force onto the same previous_name: the older copy is dropped, the current target kept there
+    current = fingerprint(pg, target)
+    result = restore_service(restore_params(pg, tmp_path, target, source_database=pg_db, swap=True, force=True,
+                                            previous_name=previous), False, False)
+    assert result["action"] == "swap" and result["dropped_database"] == previous
+    assert fingerprint(pg, previous) == current and fingerprint(pg, target) == fingerprint(pg, pg_db)
+    assert databases(pg) == before | {previous}
+
     # force: the current target is replaced and dropped, nothing else is left; the connection options
     # may name the target itself (one connection dict for a whole play): the task connects to postgres
     with pg.connect(target) as conn:

@@ -9,7 +9,11 @@ import pytest
 import zstandard
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.backup import restore
-from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError, IntegrityError
+from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
+    ConfigurationError,
+    IntegrityError,
+    StorageError,
+)
 
 DATA = bytes(range(256)) * 4000
 
@@ -131,3 +135,21 @@ def test_admin_database_is_never_the_target():
     assert restore.admin_database({"database": None, "target": "shop"}) == "postgres"
     assert restore.admin_database({"database": "shop", "target": "shop"}) == "postgres"
     assert restore.admin_database({"database": "template1", "target": "shop"}) == "template1"
+
+
+def test_verifying_reader_turns_read_failures_into_storage_errors():
+    class Broken:
+        def __init__(self):
+            self.calls = 0
+
+        def read(self, n):
+            self.calls += 1
+            if self.calls > 1:
+                raise ConnectionResetError("connection reset by peer")
+            return b"x" * n
+
+    reader = restore.VerifyingReader(Broken(), 10**6, source="s3://b/p/id/data.dump.zst")
+    reader.read(100)
+    with pytest.raises(StorageError, match=r"reading s3://b/p/id/data.dump.zst failed after 100 bytes: "
+                                           r"connection reset by peer; check the storage and retry"):
+        reader.read(100)
