@@ -102,9 +102,14 @@ class HAProxyRouter(Router):
         self.state_file = state_file
         self.drain_timeout = drain_timeout or 0.0
         self._slots = None
+        self._last_rows = None
+        # the 'show servers state' dump taken right after a write (to save it) doubles as the read-back
+        self._fresh_dump = None
 
     def _rows(self):
-        text = self.api.execute("show servers state %s" % self.backend)
+        text, self._fresh_dump = self._fresh_dump, None
+        if text is None:
+            text = self.api.execute("show servers state %s" % self.backend)
         rows = parse_servers_state(text, self.backend)
         if not rows:
             raise RouterError(
@@ -132,7 +137,8 @@ class HAProxyRouter(Router):
 
     def read(self):
         """Current weights and states of the backend's servers, as a :class:`Split`."""
-        rows = {row["name"]: row for row in self._rows()}
+        self._last_rows = self._rows()
+        rows = {row["name"]: row for row in self._last_rows}
         members, effective, key = {}, {}, {}
         for slot, names in self.slots().items():
             members[slot], effective[slot] = [], []
@@ -166,8 +172,8 @@ class HAProxyRouter(Router):
         return Split(split_percent(effective), members, key)
 
     def unready_slots(self, slots):
-        """Those of ``slots`` with no server that is up and not in maintenance."""
-        rows = self._rows()
+        """Those of ``slots`` with no server that is up and not in maintenance (as of the last read)."""
+        rows = self._last_rows or self._rows()
         bad = []
         for slot in slots:
             names = set(self.slots()[slot])
@@ -226,6 +232,7 @@ class HAProxyRouter(Router):
     def save_state(self):
         """Write ``show servers state`` (every backend) to the server-state file, atomically."""
         text = self.api.execute("show servers state")
+        self._fresh_dump = text
         directory = os.path.dirname(os.path.abspath(self.state_file))
         try:
             fd, tmp = tempfile.mkstemp(prefix=".server-state-", dir=directory)
