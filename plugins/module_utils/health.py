@@ -498,14 +498,21 @@ def check_health(params, check_mode=False, diff_mode=False):
     if duplicates:
         raise ConfigurationError("target names must be unique; %s appear more than once (set name: on each)"
                                  % ", ".join(duplicates))
+    def option(key, default):
+        # 0 is a value (and refused where it makes no sense), not "use the default"
+        value = params.get(key)
+        return default if value is None else value
+
+    if option("timeout", 60.0) < 0 or option("interval", 1.0) < 0:
+        raise ConfigurationError("timeout and interval must be zero or more seconds")
     states, elapsed = wait_for_targets(
         targets,
-        timeout=params.get("timeout") if params.get("timeout") is not None else 60.0,
-        interval=params.get("interval") if params.get("interval") is not None else 1.0,
-        success_threshold=params.get("success_threshold") or 1,
-        failure_threshold=params.get("failure_threshold") or 3,
+        timeout=option("timeout", 60.0),
+        interval=option("interval", 1.0),
+        success_threshold=option("success_threshold", 1),
+        failure_threshold=option("failure_threshold", 3),
         start_period=params.get("start_period"),
-        workers=params.get("workers") or 32,
+        workers=option("workers", 32),
     )
     results = [s.as_result() for s in states]
     all_latencies = [latency for s in states for latency in s.latencies]

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 
+from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError
+
 PASS = "pass"  # noqa: S105 - a verdict, not a password
 FAIL = "fail"
 INCONCLUSIVE = "inconclusive"
@@ -78,6 +80,19 @@ def rules_with_defaults(rules):
     for key, value in (rules or {}).items():
         if value is not None:
             merged[key] = value
+    problems = []
+    if not 0 <= merged["max_error_rate"] <= 1:
+        problems.append("max_error_rate is a fraction between 0 and 1 (0.05 is 5%%), not %s" % merged["max_error_rate"])
+    if merged["max_latency_ratio"] <= 0:
+        problems.append("max_latency_ratio must be above 0, not %s" % merged["max_latency_ratio"])
+    if merged["max_latency_ms"] is not None and merged["max_latency_ms"] <= 0:
+        problems.append("max_latency_ms must be above 0, not %s" % merged["max_latency_ms"])
+    if merged["min_requests"] < 0 or merged["latency_floor_ms"] < 0:
+        problems.append("min_requests and latency_floor_ms cannot be negative")
+    if merged["failure_limit"] < 1:
+        problems.append("failure_limit must be at least 1, not %s" % merged["failure_limit"])
+    if problems:
+        raise ConfigurationError("invalid rules: " + "; ".join(problems))
     return merged
 
 
@@ -197,7 +212,7 @@ def evaluate(canary, baseline, rules=None, consecutive_failures=0):
         count = 0
     else:
         count = previous
-    limit = settings["failure_limit"] or 1
+    limit = settings["failure_limit"]
     return {
         "verdict": verdict,
         "reason": "; ".join(reasons),

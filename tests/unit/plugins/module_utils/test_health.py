@@ -177,3 +177,8 @@ class TestSchedule:
     def test_thresholds_below_one_are_refused(self):
         with pytest.raises(ConfigurationError):
             health.wait_for_targets([], success_threshold=0)
+
+
+def test_zero_thresholds_are_refused_not_replaced_by_defaults():
+    with pytest.raises(ConfigurationError, match="at least 1"):
+        health.check_health({"targets": [{"host": "127.0.0.1", "port": 1}], "failure_threshold": 0})

@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.analysis import rules
 from ansible_collections.shipyard.deploy.plugins.module_utils.analysis.rules import evaluate, measurement
+from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError
 
 
 def slot(requests=1000, errors=0, latency_ms=10.0, metric="p95"):
@@ -114,3 +115,10 @@ def test_consecutive_failures_across_steps():
 def test_default_failure_limit_is_one():
     assert evaluate(slot(errors=500), slot())["failure_limit_reached"] is True
     assert rules.DEFAULT_RULES["failure_limit"] == 1
+
+
+@pytest.mark.parametrize("bad", [{"max_error_rate": 5}, {"max_error_rate": -0.1}, {"max_latency_ratio": 0},
+                                 {"failure_limit": 0}, {"min_requests": -1}, {"max_latency_ms": 0}])
+def test_nonsense_thresholds_are_refused(bad):
+    with pytest.raises(ConfigurationError, match="invalid rules"):
+        evaluate(slot(), slot(), bad)
