@@ -323,3 +323,17 @@ def test_two_playbooks_started_together_apply_each_migration_once(pg, pg_db, mig
     assert applied == ["1", "2", "3"]
     with pg.connect(pg_db) as conn:
         assert conn.execute("SELECT n FROM runs ORDER BY n").fetchall() == [(2,), (3,)]
+
+
+def test_apply_check_and_status_on_every_server_version(pg_any, pg_any_db, migdir, apply_opts):
+    from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.status import migration_status
+
+    migdir(dict(BASE, **{"V3__index.sql": "-- shipyard:no-transaction\n"
+                                          "CREATE INDEX CONCURRENTLY orders_total ON orders (total);\n"}))
+    opts = apply_opts(**pg_any.conn_options(pg_any_db))
+    checked = apply_migrations(opts, True, False)
+    assert checked["not_verified"] == ["3"] and tables(pg_any, pg_any_db) == set()
+    assert [m["version"] for m in apply_migrations(opts, False, False)["applied"]] == ["1", "2", "3"]
+    status = migration_status(dict(opts, tool="auto", history_schema=None, history_table=None, sqitch_project=None,
+                                   fail_on=["pending", "failed", "drift", "missing"]), False, False)
+    assert status["summary"]["applied"] == ["1", "2", "3"] and status["tool"] == "shipyard"
