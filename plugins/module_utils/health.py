@@ -498,6 +498,7 @@ def check_health(params, check_mode=False, diff_mode=False):
     if duplicates:
         raise ConfigurationError("target names must be unique; %s appear more than once (set name: on each)"
                                  % ", ".join(duplicates))
+
     def option(key, default):
         # 0 is a value (and refused where it makes no sense), not "use the default"
         value = params.get(key)
