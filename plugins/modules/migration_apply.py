@@ -35,7 +35,8 @@ attributes:
     description:
       - Runs every pending migration (or undo) inside one transaction and rolls it back, then
         reports what would apply and the first error it would hit (the task fails on an error).
-        Non-transactional files cannot be tried this way and are listed in RV(not_verified).
+        Non-transactional files cannot be tried this way and are listed in RV(not_verified); when a
+        later file fails after one of them, the task warns instead of failing.
   diff_mode:
     support: none
     description: There is nothing to show as a diff; the result lists what changed.
@@ -160,7 +161,9 @@ repaired:
   returned: always
   type: dict
 check_error:
-  description: In check mode, the first error a migration would hit (version, script, line, sqlstate, message).
+  description:
+    - In check mode, the first error a migration would hit (version, script, line, sqlstate, message).
+    - C(after_unverified) lists the skipped non-transactional migrations that ran before it, if any.
   returned: check mode
   type: dict
 not_verified:

@@ -420,6 +420,20 @@ def _check_run(conn, params, direction, to_run, result, target):
             "version": failing.version, "script": failing.name, "line": exc.line,
             "sqlstate": getattr(exc.error, "sqlstate", None), "message": _first_line(exc.error),
         }
+    error = result["check_error"]
+    if error and skipped:
+        # An unverified non-transactional migration ran before it, so this error may only be the
+        # absence of its effect: report it, do not fail, and list the rest as unverified.
+        error["after_unverified"] = list(skipped)
+        for migration in to_run[len(would):]:
+            skipped.append(migration.version)
+            would.append(_summary(migration, verified=False))
+        result["warnings"] = [
+            "check mode could not verify %s: migration %s failed (%s) after non-transactional migration(s) %s, "
+            "which cannot be tried in a transaction and may be what it needs" % (
+                ", ".join(skipped[len(error["after_unverified"]):]), error["version"], error["message"],
+                ", ".join(error["after_unverified"]))]
+        error = None
     key = "applied" if direction == "up" else "undone"
     result[key] = would
     result["changed"] = bool(would)
@@ -428,7 +442,6 @@ def _check_run(conn, params, direction, to_run, result, target):
         result["current_version"] = target if target != "0" else None
     else:
         result["current_version"] = would[-1]["version"] if would else result["previous_version"]
-    error = result["check_error"]
     if error:
         details = {k: v for k, v in result.items() if k != "changed"}
         raise MigrationError(

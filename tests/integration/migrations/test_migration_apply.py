@@ -337,3 +337,28 @@ def test_apply_check_and_status_on_every_server_version(pg_any, pg_any_db, migdi
     status = migration_status(dict(opts, tool="auto", history_schema=None, history_table=None, sqitch_project=None,
                                    fail_on=["pending", "failed", "drift", "missing"]), False, False)
     assert status["summary"]["applied"] == ["1", "2", "3"] and status["tool"] == "shipyard"
+
+
+def test_check_mode_after_a_non_transactional_file_warns_instead_of_failing(pg, pg_db, migdir, apply_opts):
+    migdir({"V1__create_orders.sql": BASE["V1__create_orders.sql"],
+            "V2__index.sql": "-- shipyard:no-transaction\nCREATE INDEX CONCURRENTLY orders_total ON orders (total);\n",
+            "V3__uses_index.sql": "ALTER INDEX orders_total RENAME TO orders_by_total;\n",
+            "V4__items.sql": "CREATE TABLE items (id int);\n"})
+    result = apply_migrations(apply_opts(), True, False)
+    assert [(m["version"], m["verified"]) for m in result["applied"]] == [
+        ("1", True), ("2", False), ("3", False), ("4", False)]
+    assert result["check_error"]["version"] == "3" and result["check_error"]["after_unverified"] == ["2"]
+    assert "could not verify 3, 4" in result["warnings"][0]
+    assert tables(pg, pg_db) == set()
+    # The real run shows the prediction was right not to fail.
+    assert [m["version"] for m in apply_migrations(apply_opts(), False, False)["applied"]] == ["1", "2", "3", "4"]
+
+
+def test_check_mode_down_predicts_the_undo_and_changes_nothing(pg, pg_db, migdir, apply_opts):
+    migdir(BASE)
+    apply_migrations(apply_opts(), False, False)
+    result = apply_migrations(apply_opts(target="0"), True, False)
+    assert result["direction"] == "down" and [m["version"] for m in result["undone"]] == ["2", "1"]
+    assert result["current_version"] is None and result["changed"] is True
+    assert columns(pg, pg_db, "orders") == ["id", "total", "note"]
+    assert [r[0] for r in ledger(pg, pg_db)] == ["1", "2"]
