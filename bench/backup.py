@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: shipyard.deploy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -115,7 +114,7 @@ def plain_restore(server, dump, target):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--scale", type=int, default=5, help="pgbench scale (100,000 accounts each; default 5)")
     parser.add_argument("--repeat", type=int, default=5, help="rounds of every measurement (default 5)")
     args = parser.parse_args()

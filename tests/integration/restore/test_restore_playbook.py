@@ -12,17 +12,14 @@ def test_backup_then_restore_through_playbook(pg, pg_db, tmp_path, playbook, cle
     name = cleanup(pg)
     target = name("pb")
     connection = {"host": pg.host, "port": pg.port, "user": pg.user, "password": "{{ pg_password }}"}
+    restore = dict(connection, location=str(tmp_path), source_database=pg_db, target=target)
     tasks = [
         {"name": "back up", "register": "backup",
          "shipyard.deploy.pg_backup": dict(connection, database=pg_db, location=str(tmp_path))},
         {"name": "verify only", "check_mode": True,
-         "shipyard.deploy.pg_restore": dict(connection, location=str(tmp_path), backup_id="{{ backup.backup_id }}",
-                                             source_database=pg_db, target=target)},
-        {"name": "restore", "shipyard.deploy.pg_restore": dict(connection, location=str(tmp_path),
-                                                              source_database=pg_db, target=target)},
-        {"name": "restore again", "ignore_errors": True,
-         "shipyard.deploy.pg_restore": dict(connection, location=str(tmp_path), source_database=pg_db,
-                                             target=target)},
+         "shipyard.deploy.pg_restore": dict(restore, backup_id="{{ backup.backup_id }}")},
+        {"name": "restore", "shipyard.deploy.pg_restore": restore},
+        {"name": "restore again", "ignore_errors": True, "shipyard.deploy.pg_restore": restore},
     ]
     run = playbook.run(play(tasks), extra_vars={"pg_password": pg.password})
     assert run.rc == 0, run.output
