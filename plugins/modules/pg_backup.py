@@ -37,6 +37,8 @@ attributes:
   diff_mode:
     support: full
     details: Shows the complete backups of the database in the location before and after.
+  platform:
+    platforms: posix
 options:
   location:
     description:
@@ -98,6 +100,7 @@ options:
     type: int
     default: 4
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - shipyard.deploy.postgres
   - shipyard.deploy.aws
 requirements:
@@ -107,7 +110,7 @@ seealso:
   - module: shipyard.deploy.pg_backup_info
   - module: shipyard.deploy.pg_restore
 author:
-  - shipyard.deploy contributors
+  - shipyard.deploy contributors (@shipyard-deploy)
 """
 
 EXAMPLES = r"""

@@ -23,6 +23,8 @@ attributes:
     details: Runs the same listing (it only reads).
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 options:
   location:
     description:
@@ -34,9 +36,10 @@ options:
       - Only list the backups of this database.
     type: str
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - shipyard.deploy.aws
 author:
-  - shipyard.deploy contributors
+  - shipyard.deploy contributors (@shipyard-deploy)
 seealso:
   - module: shipyard.deploy.pg_backup
   - module: shipyard.deploy.pg_restore
