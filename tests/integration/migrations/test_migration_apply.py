@@ -362,3 +362,12 @@ def test_check_mode_down_predicts_the_undo_and_changes_nothing(pg, pg_db, migdir
     assert result["current_version"] is None and result["changed"] is True
     assert columns(pg, pg_db, "orders") == ["id", "total", "note"]
     assert [r[0] for r in ledger(pg, pg_db)] == ["1", "2"]
+
+
+def test_statements_with_percent_unicode_and_dollar_quotes_run_verbatim(pg, pg_db, migdir, apply_opts):
+    migdir({"V1__f.sql": "CREATE TABLE t (s text);\nINSERT INTO t VALUES ('100% sûr; oui');\n"
+                         "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END; $$;\n"
+                         "SELECT f();\n"})
+    apply_migrations(apply_opts(), False, False)
+    with pg.connect(pg_db) as conn:
+        assert conn.execute("SELECT s, f() FROM t").fetchone() == ("100% sûr; oui", 1)
