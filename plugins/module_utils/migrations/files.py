@@ -44,6 +44,7 @@ class MigrationFile:
 
     @property
     def name(self):
+        """The file name without its directory."""
         return os.path.basename(self.path)
 
     @property
@@ -53,6 +54,7 @@ class MigrationFile:
 
     @property
     def transactional(self):
+        """False when the file's first ten lines say ``-- shipyard:no-transaction``."""
         head = "\n".join(self.content.splitlines()[:10])
         return NO_TRANSACTION_RE.search(head) is None
 

@@ -251,6 +251,7 @@ def scan_alembic(directory):
     ordered, seen = [], set()
 
     def visit(rev):
+        """Append ``rev`` after its parents (depth first), once."""
         if rev in seen or rev not in parents:
             return
         seen.add(rev)
