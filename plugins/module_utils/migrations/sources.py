@@ -248,19 +248,20 @@ def scan_alembic(directory):
             if revision:
                 parents[revision] = down
                 scripts[revision] = name
+    # Parents before children, iteratively: long histories would exceed Python's recursion limit.
     ordered, seen = [], set()
-
-    def visit(rev):
-        """Append ``rev`` after its parents (depth first), once."""
-        if rev in seen or rev not in parents:
-            return
-        seen.add(rev)
-        for parent in parents[rev]:
-            visit(parent)
-        ordered.append(rev)
-
-    for rev in sorted(parents):
-        visit(rev)
+    for start in sorted(parents):
+        stack = [(start, False)]
+        while stack:
+            rev, expanded = stack.pop()
+            if expanded:
+                ordered.append(rev)
+                continue
+            if rev in seen or rev not in parents:
+                continue
+            seen.add(rev)
+            stack.append((rev, True))
+            stack.extend((parent, False) for parent in reversed(parents[rev]))
     return [SourceMigration(r, scripts[r][:-3], scripts[r]) for r in ordered], parents
 
 

@@ -81,3 +81,10 @@ def test_sqitch_change_id_is_a_git_style_sha1_of_the_info():
     info2 = ("project p\nchange second\nparent %s\nplanner A <a@b>\ndate 2026-01-02T00:00:00Z\n"
              "requires\n  + first\nconflicts\n  - old" % ids["first"]).encode()
     assert ids["second"] == hashlib.sha1(b"change %d\0" % len(info2) + info2).hexdigest()  # noqa: S324
+
+
+def test_a_long_alembic_history_is_ordered_without_recursion(tmp_path):
+    mapping = {"versions/r%04d.py" % n: 'revision = "r%04d"\ndown_revision = %s\n' % (
+        n, repr("r%04d" % (n - 1)) if n else None) for n in range(1200)}
+    found, _parents = sources.scan_alembic(write(tmp_path, mapping))
+    assert [s.key for s in found] == ["r%04d" % n for n in range(1200)]
