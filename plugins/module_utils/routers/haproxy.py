@@ -182,30 +182,31 @@ class HAProxyRouter(Router):
         return bad
 
     def apply(self, target, before):
-        """One runtime API batch: gaining servers first, then losing ones; then persist and drain."""
+        """One runtime API batch (gaining servers first, drained ones last); then persist and wait for the drain."""
         old = {m["name"]: m for ms in before.members.values() for m in ms}
-        gaining, losing, drained = [], [], []
+        # order: servers whose effective weight grows, then those that shrink but stay, then those
+        # taken out - so the backend's total effective weight never drops to zero mid-batch
+        gaining, shrinking, losing, drained = [], [], [], []
         for members in target.members.values():
             for member in members:
                 name, previous = member["name"], old[member["name"]]
                 ref = "%s/%s" % (self.backend, name)
-                cmds = []
                 if member["state"] == "drain":
-                    cmds.append("set server %s weight 0" % ref)
+                    if previous["weight"]:
+                        losing.append("set server %s weight 0" % ref)
                     if previous["state"] != "drain":
-                        cmds.append("set server %s state drain" % ref)
+                        losing.append("set server %s state drain" % ref)
                         drained.append(name)
-                    losing.extend(cmds)
                     continue
+                cmds = []
                 if previous["weight"] != member["weight"]:
                     cmds.append("set server %s weight %d" % (ref, member["weight"]))
                 if previous["state"] == "drain" and member["state"] == "ready":
                     cmds.append("set server %s state ready" % ref)
-                if member["weight"] >= previous["weight"]:
-                    gaining.extend(cmds)
-                else:
-                    losing.extend(cmds)
-        commands = gaining + losing
+                was = previous["weight"] if previous["state"] == "ready" else 0
+                now = member["weight"] if member["state"] == "ready" else 0
+                (gaining if now >= was else shrinking).extend(cmds)
+        commands = gaining + shrinking + losing
         if commands:
             answer = self.api.execute(*commands)
             if answer.strip():

@@ -69,3 +69,54 @@ def test_alb_forward_groups():
         "TargetGroups": [{"TargetGroupArn": "a", "Weight": 90}, {"TargetGroupArn": "b", "Weight": 10}]}}]
     assert forward_groups(actions) == {"a": 90, "b": 10}
     assert forward_groups([{"Type": "fixed-response"}]) == {}
+
+
+class FakeRuntimeApi:
+    """Answers 'show servers state' from a table and records every batch of commands."""
+
+    def __init__(self, rows):
+        self.rows = rows  # name -> (admin_state, weight)
+        self.batches = []
+
+    def execute(self, *commands):
+        if commands[0].startswith("show servers state"):
+            lines = ["1", "# header"]
+            for i, (name, (admin, weight)) in enumerate(self.rows.items(), 1):
+                lines.append("3 app %d %s 127.0.0.1 2 %d %d %d 0 1 0 2 0 0 0 0 - 80%02d - 0 0 - - 0"
+                             % (i, name, admin, weight, weight, i))
+            return "\n".join(lines) + "\n\n"
+        self.batches.append(list(commands))
+        return "\n"
+
+
+def test_haproxy_orders_commands_so_total_weight_never_drops_to_zero():
+    from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import switch
+    from ansible_collections.shipyard.deploy.plugins.module_utils.routers.haproxy import HAProxyRouter
+
+    router = HAProxyRouter("/nonexistent.sock", "app")
+    # green is drained but kept a large configured weight; blue serves everything
+    router.api = FakeRuntimeApi({"blue_1": (0, 100), "green_1": (8, 200)})
+    router.read = _read_then_pretend_applied(router)
+    switch(router, {"blue": 0, "green": 100})
+    assert router.api.batches == [["set server app/green_1 weight 100", "set server app/green_1 state ready",
+                                   "set server app/blue_1 weight 0", "set server app/blue_1 state drain"]]
+
+
+def _read_then_pretend_applied(router):
+    """read() as usual the first time; afterwards the table reflects the batch (as HAProxy would)."""
+    original = router.read
+
+    def read():
+        for batch in router.api.batches:
+            for command in batch:
+                _set, _server, ref, what, value = command.split()
+                name = ref.split("/")[1]
+                admin, weight = router.api.rows[name]
+                if what == "weight":
+                    weight = int(value)
+                else:
+                    admin = 8 if value == "drain" else 0
+                router.api.rows[name] = (admin, weight)
+        return original()
+
+    return read
