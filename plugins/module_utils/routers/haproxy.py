@@ -42,6 +42,15 @@ OP_STATES = {0: "down", 1: "starting", 2: "up", 3: "stopping"}
 class RuntimeApi(RuntimeAPI):
     """The runtime API client of the canary analysis (one connection per batch), failing as RouterError."""
 
+    def __init__(self, address, timeout=10.0):
+        try:
+            super().__init__(address, timeout)
+        except ConfigurationError:
+            raise ConfigurationError(
+                "haproxy_socket %r is neither a unix socket path (/run/haproxy/admin.sock) nor host:port of a "
+                "TCP 'stats socket'" % address
+            ) from None
+
     def execute(self, *commands):
         """Run ``commands`` in one connection (joined with ';' as the runtime API allows); return the answer."""
         try:

@@ -120,3 +120,13 @@ def _read_then_pretend_applied(router):
         return original()
 
     return read
+
+
+def test_haproxy_socket_address_is_checked_up_front():
+    from ansible_collections.shipyard.deploy.plugins.module_utils.routers.haproxy import HAProxyRouter
+
+    with pytest.raises(ConfigurationError, match="haproxy_socket 'localhost' is neither"):
+        HAProxyRouter("localhost", "app")
+    with pytest.raises(ConfigurationError, match="needs haproxy_backend"):
+        HAProxyRouter("/run/haproxy/admin.sock", "")
+    assert HAProxyRouter("127.0.0.1:9999", "app").api.sockaddr == ("127.0.0.1", 9999)
