@@ -37,7 +37,10 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.lint im
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.statements import (
     split_statements,
 )
-from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import ConnectionParams
+from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import (
+    ConnectionParams,
+    _first_line,  # one way to quote errors
+)
 
 try:
     import psycopg
@@ -47,11 +50,6 @@ except ImportError:  # pragma: no cover - ConnectionParams.connect() reports it
     pg_errors = None
 
 MAX_RETRY_DELAY = 30.0
-
-
-def _first_line(exc):
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class _StatementFailed(Exception):

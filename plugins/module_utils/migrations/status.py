@@ -17,7 +17,10 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations import history, sources
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import require_directory
-from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import ConnectionParams
+from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import (
+    ConnectionParams,
+    _first_line,  # one way to quote errors
+)
 
 try:
     import psycopg
@@ -170,7 +173,7 @@ def migration_status(params, check_mode, diff_mode):
         raise PostgresError(
             "cannot read the %s history table (SQLSTATE %s): %s; check that it has the tool's columns, set "
             "history_schema/history_table if it lives elsewhere, and that the user may read it"
-            % (tool, getattr(exc, "sqlstate", None), str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
+            % (tool, getattr(exc, "sqlstate", None), _first_line(exc))
         ) from None
     finally:
         conn.close()
