@@ -168,8 +168,9 @@ def run_autocommit(conn, params, migration, statements):
                 exc.duration = (time.monotonic() - started) * 1000
                 raise
     finally:
-        conn.execute("RESET lock_timeout")
-        conn.execute("RESET statement_timeout")
+        if not conn.broken:  # a lost connection must not hide the error that matters
+            conn.execute("RESET lock_timeout")
+            conn.execute("RESET statement_timeout")
 
 
 def _summary(migration, **extra):
