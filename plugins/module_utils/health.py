@@ -37,7 +37,6 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     HealthCheckError,
     PostgresError,
 )
-from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import ConnectionParams
 
 try:
     import requests
@@ -238,6 +237,9 @@ class Target:
         self.follow_redirects = bool(spec.get("follow_redirects"))
 
     def _init_postgres(self, spec):
+        # Imported here: psycopg takes a third of a second to load, and most checks are HTTP only.
+        from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import ConnectionParams
+
         options = {key: spec.get(key) for key in ("host", "port", "user", "password", "database", "sslmode",
                                                   "conninfo", "service")}
         if options["port"] is None:
