@@ -98,7 +98,7 @@ def backup_params(server, location):
 def restore_params(server, location, backup_id, target):
     params = {
         "location": location, "backup_id": backup_id, "source_database": "bench", "target": target,
-        "swap": False, "previous_name": None, "force": False, "no_owner": False, "jobs": 1,
+        "swap": False, "previous_name": None, "force": False, "owner": None, "no_owner": False, "jobs": 1,
         "allow_local_copy": False, "work_dir": None, "pg_restore_path": None,
         "sslmode": None, "conninfo": None, "service": None, "connect_timeout": 10,
     }

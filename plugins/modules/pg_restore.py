@@ -76,6 +76,14 @@ options:
         took its name.
     type: bool
     default: false
+  owner:
+    description:
+      - Role that owns the restored database (a pg_dump archive does not record the database's owner).
+      - Defaults to the owner of the database it replaces (O(swap), O(force)) when the connecting role may create
+        databases for it, otherwise to the connecting role.
+      - Database-level settings and grants (C(ALTER DATABASE ... SET), C(GRANT CONNECT)) are not in the archive
+        either; re-apply them after a swap.
+    type: str
   no_owner:
     description:
       - Pass C(--no-owner) to pg_restore - objects belong to the connecting role instead of their original owners
@@ -187,6 +195,10 @@ action:
     RV(previous_database)) or C(replace) (old one dropped).
   returned: success
   type: str
+owner:
+  description: Owner of the restored database.
+  returned: success
+  type: str
 previous_database:
   description: Name the previous O(target) now has (C(swap) only).
   returned: success
@@ -267,6 +279,7 @@ def main():
         swap=dict(type="bool", default=False),
         previous_name=dict(type="str"),
         force=dict(type="bool", default=False),
+        owner=dict(type="str"),
         no_owner=dict(type="bool", default=False),
         jobs=dict(type="int", default=1),
         allow_local_copy=dict(type="bool", default=False),

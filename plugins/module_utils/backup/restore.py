@@ -520,13 +520,32 @@ class Restore:
         self.tool, self.tool_version = postgres.pick_tool(
             "pg_restore", need, self.server_text if need == self.server_major else "%s (dump made by pg_dump %s)"
             % (self.server_text, self.manifest.get("pg_dump_version")), params.get("pg_restore_path"))
+        self.owner = params.get("owner") or self._inherited_owner(conn, action)
         self.result.update({
             "action": action,
+            "owner": self.owner or conn.info.user,
             "previous_database": previous if action == "swap" else None,
             "dropped_database": previous if self.drop_previous else None,
             "server_version": self.server_text,
             "pg_restore_version": self.tool_version,
         })
+
+    def _inherited_owner(self, conn, action):
+        # The owner of a database is not in a pg_dump archive; a replacement keeps the owner of the
+        # database it replaces, when we are allowed to create databases for that role.
+        if action == "create":
+            return None
+        row = conn.execute(
+            "SELECT r.rolname, pg_has_role(current_user, r.oid, 'MEMBER') FROM pg_database d "
+            "JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = %s", (self.target,)).fetchone()
+        return row[0] if row and row[1] else None
+
+    def create_scratch(self, conn, scratch):
+        """CREATE DATABASE scratch (from template0, owned by ``owner`` when one applies)."""
+        statement = sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch))
+        if self.owner:
+            statement = sql.SQL("{} OWNER {}").format(statement, sql.Identifier(self.owner))
+        conn.execute(statement)
 
     def restore_into(self, scratch):
         """Restore the backup into ``scratch``: verified stream or verified local copy."""
@@ -648,7 +667,7 @@ class Restore:
                 })
                 return self.result
             scratch = scratch_name(self.target)
-            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
+            self.create_scratch(conn, scratch)
             self.result["changed"] = True  # a database was created, even if it is dropped again
             placed = False
             try:

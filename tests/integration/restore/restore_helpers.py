@@ -92,7 +92,7 @@ def restore_params(server, location, target, **options):
     """pg_restore module parameters (every option, defaults as in the module)."""
     params = {
         "location": str(location), "backup_id": "latest", "source_database": None, "target": target,
-        "swap": False, "previous_name": None, "force": False, "no_owner": False, "jobs": 1,
+        "swap": False, "previous_name": None, "force": False, "owner": None, "no_owner": False, "jobs": 1,
         "allow_local_copy": False, "work_dir": None, "pg_restore_path": None,
         "endpoint_url": None, "region": None, "profile": None, "access_key": None, "secret_key": None,
         "session_token": None, "sslmode": None, "conninfo": None, "service": None, "connect_timeout": 10,

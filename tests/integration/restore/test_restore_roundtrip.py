@@ -53,9 +53,13 @@ def test_parallel_restore_through_verified_local_copy(pg, pg_db, tmp_path, clean
     work.mkdir()
     make_backup(pg, pg_db, str(backups))
     target = name("par")
-    params = restore_params(pg, backups, target, source_database=pg_db, jobs=2, work_dir=str(work))
+    owner = name("owner")
+    with pg.connect() as conn:
+        conn.execute('CREATE ROLE "%s"' % owner)
+    params = restore_params(pg, backups, target, source_database=pg_db, jobs=2, work_dir=str(work), owner=owner)
     result = restore_service(params, False, False)
     assert result["mode"] == "local_copy" and result["jobs"] == 2
+    assert database_owner(pg, target) == owner
     assert fingerprint(pg, target) == fingerprint(pg, pg_db)
     assert os.listdir(work) == []  # the decompressed copy is gone
 
@@ -69,6 +73,10 @@ def test_existing_target_needs_swap_or_force(pg, pg_db, tmp_path, cleanup):
     make_backup(pg, pg_db, str(tmp_path))
     target = name("live")
     pg.create_database(target)
+    owner = name("app")  # a role; left on the throw-away server
+    with pg.connect() as conn:
+        conn.execute('CREATE ROLE "%s"' % owner)
+        conn.execute('ALTER DATABASE "%s" OWNER TO "%s"' % (target, owner))
     with pg.connect(target) as conn:
         conn.execute("CREATE TABLE marker (v text); INSERT INTO marker VALUES ('old live data')")
     old = fingerprint(pg, target)
@@ -83,6 +91,7 @@ def test_existing_target_needs_swap_or_force(pg, pg_db, tmp_path, cleanup):
     result = restore_service(restore_params(pg, tmp_path, target, source_database=pg_db, swap=True,
                                             previous_name=previous), False, False)
     assert result["action"] == "swap" and result["previous_database"] == previous
+    assert result["owner"] == owner and database_owner(pg, target) == owner  # the replacement keeps the owner
     assert fingerprint(pg, target) == fingerprint(pg, pg_db)
     assert fingerprint(pg, previous) == old
     assert session.closed or session.broken or _session_dead(session)
@@ -110,6 +119,12 @@ def test_existing_target_needs_swap_or_force(pg, pg_db, tmp_path, cleanup):
     assert result["action"] == "replace" and result["dropped_database"]
     assert fingerprint(pg, target) == fingerprint(pg, pg_db)
     assert databases(pg) == before | {previous}
+
+
+def database_owner(server, name):
+    with server.connect() as conn:
+        return conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s",
+                            (name,)).fetchone()[0]
 
 
 def _session_dead(conn):
