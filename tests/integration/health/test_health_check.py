@@ -93,7 +93,7 @@ def test_wrong_json_field_fails_naming_the_field(playbook, backend):
     run = playbook.run(play([health_task(
         targets=[{"name": "blue", "url": backend.url + "/health",
                   "json": {"status": "healthy", "version": "1.4.2"}}],
-        interval=0.3, timeout=1.5)]))
+        interval=0.3, timeout=1.5)]), check=True)  # check mode checks for real: it only reads
     assert run.rc != 0
     result = run.task("health")
     assert 'blue timed out after' in result["msg"]
