@@ -126,8 +126,8 @@ def bench_playbook(backends, steps):
         baseline = time.monotonic() - started
         rows = []
         for green in steps:
-            task = [{"name": "step", "shipyard.deploy.traffic_switch": dict(options, weights={"blue": 100 - green,
-                                                                                            "green": green})}]
+            weights = {"blue": 100 - green, "green": green}
+            task = [{"name": "step", "shipyard.deploy.traffic_switch": dict(options, weights=weights)}]
             started = time.monotonic()
             run = runner.run(play(task))
             wall = time.monotonic() - started
