@@ -59,7 +59,7 @@ def timed(func):
 def bench_lint(statements, repeat):
     sql = ";\n".join(TEMPLATES[n % len(TEMPLATES)].format(n=n) for n in range(statements)) + ";\n"
     parse, lint = [], []
-    for _ in range(repeat):
+    for _round in range(repeat):
         parse.append(timed(lambda: pg_parser.parse_sql(sql)))
         lint.append(timed(lambda: lint_script(sql, "bench.sql")))
     return statistics.median(parse), statistics.median(lint)
