@@ -10,7 +10,7 @@ DEB_PACKAGES := postgresql haproxy nginx-light sqitch libdbd-pg-perl wrk prometh
 DEB_BINARIES := /usr/lib/postgresql/*/bin/postgres haproxy nginx sqitch wrk prometheus
 PYTEST_ARGS ?=
 
-.PHONY: test venv system-deps lint sanity unit integration collection-tree demo clean
+.PHONY: test venv system-deps lint sanity unit integration collection-tree demo demo-stop clean
 
 test: venv system-deps lint sanity unit integration
 
@@ -65,6 +65,13 @@ unit: venv
 
 integration: venv system-deps
 	$(BIN)/pytest -q -p no:cacheprovider --timeout 900 tests/integration $(PYTEST_ARGS)
+
+# The whole pipeline on local infrastructure (PostgreSQL, HAProxy, supervisord on loopback).
+demo: venv system-deps
+	$(BIN)/python demo/run.py
+
+demo-stop:
+	$(BIN)/python demo/infra.py stop
 
 clean:
 	rm -rf $(BUILD) $(VENV)
