@@ -63,6 +63,7 @@ except ImportError:  # pragma: no cover - reported by require_zstandard()
     ZSTD_IMPORT_ERROR = traceback.format_exc()
 else:
     ZSTD_IMPORT_ERROR = None
+
 CHUNK = 1 << 20
 NAME_MAX = 63  # NAMEDATALEN - 1: PostgreSQL truncates longer identifiers silently
 SWAP_ATTEMPTS = 5
@@ -507,6 +508,13 @@ class Restore:
             raise ConfigurationError(
                 "target %r is the database this task connects to; set the option database to another "
                 "database of the server (e.g. template1) to restore into it" % self.target)
+        role, can_create = conn.execute(
+            "SELECT current_user, rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+        if not can_create:
+            # Found now, so that check mode predicts it and a real run fails before reading the backup.
+            raise ConfigurationError(
+                "role %s may not create databases, and a restore creates one; grant it CREATEDB or connect "
+                "as another role" % role)
         previous_exists = database_exists(conn, previous_name)
         action, previous = plan_target(
             self.target, database_exists(conn, self.target), params.get("swap"), params.get("force"),

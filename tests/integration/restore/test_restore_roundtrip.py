@@ -187,3 +187,18 @@ def test_sql_error_stops_restore_and_no_owner_avoids_it(pg, pg_db, tmp_path, cle
                              False, False)
     assert result["row_count_differences"] == {}
     assert fingerprint(pg, target) == fingerprint(pg, pg_db)
+
+
+def test_role_without_createdb_is_refused_before_reading_the_backup(pg, pg_db, tmp_path, cleanup):
+    seed(pg, pg_db)
+    name = cleanup(pg)
+    make_backup(pg, pg_db, str(tmp_path))
+    role, password = name("nocreate"), "pw-" + name("x")
+    with pg.connect() as conn:
+        conn.execute("CREATE ROLE \"%s\" LOGIN PASSWORD '%s'" % (role, password))
+    before = databases(pg)
+    for check_mode in (True, False):
+        params = restore_params(pg, tmp_path, name("t"), source_database=pg_db, user=role, password=password)
+        with pytest.raises(ConfigurationError, match="role %s may not create databases" % role):
+            restore_service(params, check_mode, False)
+    assert databases(pg) == before
