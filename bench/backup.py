@@ -18,7 +18,7 @@ runs on a warm or a cold cache):
 and prints each median, the sizes, and the ratios against the targets of the issue.  Ratios,
 not absolute times, are what to compare across machines (this one is noisy and shared).
 
-    .venv/bin/python bench/backup.py [--scale 5] [--repeat 5]
+    .venv/bin/python bench/backup.py [--scale 10] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def plain_restore(server, dump, target):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
-    parser.add_argument("--scale", type=int, default=5, help="pgbench scale (100,000 accounts each; default 5)")
+    parser.add_argument("--scale", type=int, default=10, help="pgbench scale (100,000 accounts each; default 10)")
     parser.add_argument("--repeat", type=int, default=5, help="rounds of every measurement (default 5)")
     args = parser.parse_args()
 
