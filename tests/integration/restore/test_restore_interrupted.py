@@ -1,4 +1,5 @@
-"""A restore killed the way Ansible kills a timed-out task (SIGTERM) leaves nothing behind."""
+"""A restore killed the way Ansible kills a timed-out task (SIGTERM) leaves nothing behind; while it
+runs, the password is on no command line."""
 
 from __future__ import annotations
 
@@ -49,6 +50,9 @@ def test_sigterm_mid_restore_drops_the_scratch_database(pg, pg_db, tmp_path, cle
         assert time.monotonic() < deadline, "the scratch database never appeared"
         time.sleep(0.05)
     time.sleep(1.0)  # pg_restore is now busy inside the slow table
+    ps = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True, check=True).stdout
+    assert "pg_restore --exit-on-error --dbname %s_restore_" % target in ps
+    assert pg.password not in ps  # the password is in pg_restore's environment only
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
     assert proc.returncode != 0
