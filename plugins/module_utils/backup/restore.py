@@ -732,7 +732,7 @@ def restore_service(params, check_mode, diff_mode):
     """Module service of ``pg_restore``: see the module documentation for options and result."""
     postgres.require_psycopg()
     require_zstandard()
-    jobs = params.get("jobs") or 1
+    jobs = 1 if params.get("jobs") is None else params["jobs"]
     if jobs < 1:
         raise ConfigurationError("jobs must be 1 or more (got %d)" % jobs)
     if jobs > 1 and not (params.get("allow_local_copy") or params.get("work_dir")):

@@ -153,3 +153,16 @@ def test_verifying_reader_turns_read_failures_into_storage_errors():
     with pytest.raises(StorageError, match=r"reading s3://b/p/id/data.dump.zst failed after 100 bytes: "
                                            r"connection reset by peer; check the storage and retry"):
         reader.read(100)
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"jobs": 0}, r"jobs must be 1 or more \(got 0\)"),
+    ({"jobs": 4}, r"jobs=4 needs a local copy of the dump .* set allow_local_copy=true"),
+    ({"location": "ftp://host/backups"}, r"unknown storage scheme 'ftp://'"),
+])
+def test_bad_parameters_fail_before_connecting(changes, message):
+    params = {"location": "/nonexistent", "backup_id": "latest", "source_database": "shop", "target": "shop_copy",
+              "jobs": 1, "allow_local_copy": False, "work_dir": None}
+    params.update(changes)
+    with pytest.raises(ConfigurationError, match=message):
+        restore.restore_service(params, False, False)
