@@ -263,8 +263,11 @@ class _LocalWriter:
 
     def write(self, data):
         """Append ``data`` (bytes-like)."""
+        view = memoryview(data)
         try:
-            self._file.write(data)
+            while view:
+                # A raw write may be partial; loop until the whole chunk is in the file.
+                view = view[self._file.write(view):]
         except OSError as exc:
             raise StorageError("cannot write %s: %s; check free space on that filesystem"
                                % (self.temp_path, exc.strerror or exc)) from None

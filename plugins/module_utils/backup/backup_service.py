@@ -64,12 +64,18 @@ def pg_backup(params, check_mode, diff_mode):
     if not database:
         raise ConfigurationError("no database to back up; set the database option (or name it in conninfo)")
 
-    with conn_params.connect() as conn:
+    # One connection serves the version check and then the backup's snapshot (no query runs on
+    # it before the snapshot is exported).
+    conn = conn_params.connect(autocommit=False)
+    try:
         server_major, server_text = postgres.server_version(conn)
-    pg_dump, pg_dump_version = postgres.pick_tool("pg_dump", server_major, server_text,
-                                                  params.get("pg_dump_path"))
-    storage_check = store.probe()
-    before = manifests.list_backups(store, database=database)
+        pg_dump, pg_dump_version = postgres.pick_tool("pg_dump", server_major, server_text,
+                                                      params.get("pg_dump_path"))
+        storage_check = store.probe()
+        before = manifests.list_backups(store, database=database)
+    except BaseException:
+        conn.close()
+        raise
     result = {
         "changed": True,
         "location": store.location,
@@ -81,6 +87,7 @@ def pg_backup(params, check_mode, diff_mode):
     }
 
     if check_mode:
+        conn.close()
         planned = {"id": NEW_BACKUP, "database": database, "complete": True, "age_seconds": 0.0,
                    "created_at": manifests.format_time(manifests.utc_now())}
         doomed = retention.plan_retention([*before, planned], params.get("keep_last"), max_age)
@@ -94,7 +101,7 @@ def pg_backup(params, check_mode, diff_mode):
         with terminate_cleanly():
             doc = stream.dump_to_store(
                 conn_params, store, pg_dump, pg_dump_version, server_text, database,
-                compression_level=level or 1, threads=threads,
+                compression_level=level or 1, threads=threads, conn=conn,
             )
         current = manifests.list_backups(store, database=database)
         doomed = retention.plan_retention(current, params.get("keep_last"), max_age)

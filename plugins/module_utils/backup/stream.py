@@ -137,15 +137,16 @@ class RowCounter(threading.Thread):
             self.error = exc
 
 
-def open_snapshot(params):
+def open_snapshot(params, conn=None):
     """Open the transaction whose snapshot the backup dumps; return ``(conn, snapshot_id)``.
 
     REPEATABLE READ so the snapshot is fixed at the first query, READ ONLY because a backup
-    must never write.  The caller keeps the connection open until pg_dump is done.
+    must never write.  ``conn``, when given, is a fresh non-autocommit connection on which no
+    query ran yet.  The caller keeps the connection open until pg_dump is done.
     """
     from psycopg import IsolationLevel
 
-    conn = params.connect(autocommit=False)
+    conn = conn or params.connect(autocommit=False)
     try:
         conn.isolation_level = IsolationLevel.REPEATABLE_READ
         conn.read_only = True
@@ -180,17 +181,23 @@ def _stop(proc):
 
 
 def dump_to_store(params, store, pg_dump, pg_dump_version, server_version, database,
-                  compression_level=1, threads=0, backup_id=None):
+                  compression_level=1, threads=0, backup_id=None, conn=None):
     """Make one backup of ``database`` into ``store``; return its manifest (already published).
 
-    Raises BackupError (or the StorageError of the store) when anything fails; in that case the
-    data object is aborted and no manifest exists.
+    ``conn`` (optional) is a fresh non-autocommit connection to use for the snapshot; it is
+    closed at the end either way.  Raises BackupError (or the StorageError of the store) when
+    anything fails; in that case the data object is aborted and no manifest exists.
     """
-    require_zstandard()
+    try:
+        require_zstandard()
+    except BaseException:
+        if conn is not None:
+            conn.close()
+        raise
     started = time.monotonic()
     created_at = manifests.utc_now()
     backup_id = backup_id or manifests.new_backup_id(database, created_at)
-    conn, snapshot = open_snapshot(params)
+    conn, snapshot = open_snapshot(params, conn)
     writer = None
     proc = None
     counter = None

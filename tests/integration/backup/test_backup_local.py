@@ -8,6 +8,7 @@ import os
 import shutil
 
 import zstandard
+from backup_helpers import fill_small
 from harness.playbook import play
 
 DEBIAN_PG_DUMP_15 = "/usr/lib/postgresql/15/bin/pg_dump"
@@ -181,8 +182,6 @@ def test_bad_parameters_fail_cleanly(playbook, s3, small_db, backup_options, tmp
 
 
 def test_backup_of_every_server_version_picks_a_fitting_pg_dump(playbook, pg_any, tmp_path):
-    from conftest import fill_small
-
     name = "v_" + os.urandom(4).hex()
     pg_any.create_database(name)
     try:
