@@ -3,9 +3,11 @@ never shows in the process list nor in -vvv output."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -150,3 +152,48 @@ def test_password_never_in_ps_nor_vvv_output(playbook, pg, big_db, backup_option
     assert "ESTABLISH LOCAL CONNECTION" in run.output
     manifest_dir = location / run.task("backup")["backup_id"]
     assert pg.password not in (manifest_dir / "manifest.json").read_text()
+
+
+SERVICE_SCRIPT = """
+import json, sys
+sys.path[:0] = json.loads(sys.argv[1])
+from ansible_collections.shipyard.deploy.plugins.module_utils.backup import backup_service
+backup_service.pg_backup(json.load(sys.stdin), False, False)
+"""
+
+
+def test_sigterm_mid_stream_removes_the_partial_backup(big_db, service_params, tmp_path):
+    """Ansible stops a cancelled or timed-out module with SIGTERM: the backup must clean up."""
+    location = tmp_path / "b"
+    proc = subprocess.Popen([sys.executable, "-c", SERVICE_SCRIPT, json.dumps(sys.path)], stdin=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdin.write(json.dumps(service_params(big_db, location)))
+    proc.stdin.close()
+
+    def its_pg_dump():
+        for entry in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/stat" % entry) as handle:
+                    stat = handle.read()
+                with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                    cmdline = handle.read()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2:].split()[1]) == proc.pid and b"--snapshot=" in cmdline:
+                return int(entry)
+        return None
+
+    try:
+        pg_dump_pid = wait_until(its_pg_dump, 30, "pg_dump to start")
+        wait_until(lambda: partial_bytes(location), 30, "data to reach the partial file")
+        proc.send_signal(signal.SIGTERM)
+        stderr = proc.stderr.read()
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0
+    assert "interrupted by signal 15" in stderr, stderr
+    assert all_files(location) == [], "a partial file was left behind"
+    assert not os.path.exists("/proc/%d" % pg_dump_pid) or "zombie" in open("/proc/%d/status" % pg_dump_pid).read(), \
+        "pg_dump kept running after the backup was interrupted"
