@@ -156,7 +156,13 @@ class LocalStore(Store):
     is_local = True
 
     def __init__(self, path):
-        self.root = os.path.abspath(os.path.expanduser(path))
+        expanded = os.path.expanduser(path)
+        if not os.path.isabs(expanded):
+            raise ConfigurationError(
+                "location %r is a relative path; give an absolute directory (a module's working "
+                "directory is not the playbook's)" % path
+            )
+        self.root = os.path.normpath(expanded)
         self.location = self.root
 
     def _path(self, key):

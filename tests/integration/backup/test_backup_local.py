@@ -161,6 +161,7 @@ def test_bad_parameters_fail_cleanly(playbook, s3, small_db, backup_options, tmp
     cases = {
         "unknown scheme": (dict(base, location="ftp://backups.example.com/pg"), "unknown storage scheme 'ftp://'"),
         "keep_last zero": (dict(base, keep_last=0), "keep_last must be at least 1"),
+        "relative directory": (dict(base, location="backups/pg"), "is a relative path"),
         "missing bucket": (dict(base, location="s3:///pg", **s3.module_options()), "names no bucket"),
         "empty s3 url": (dict(base, location="s3://", **s3.module_options()), "names no bucket"),
         "bad max_age": (dict(base, max_age="soon"), "max_age 'soon' is not a duration"),

@@ -17,6 +17,8 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import Conf
     ("s3:///prefix", "names no bucket"),
     ("s3://Bad Bucket/x", "not a valid S3 bucket name"),
     ("", "location is empty"),
+    ("backups/pg", "is a relative path"),
+    ("file://backups", "is a relative path"),
 ])
 def test_bad_locations_are_configuration_errors(location, message):
     with pytest.raises(ConfigurationError, match=message):
