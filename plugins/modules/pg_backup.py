@@ -42,8 +42,8 @@ attributes:
 options:
   location:
     description:
-      - Where to store the backup - a local directory (created with mode 0700 when missing) or
-        C(s3://bucket/prefix).
+      - Where to store the backup - an absolute local directory (created with mode 0700 when missing;
+        C(file:///path) works too) or C(s3://bucket/prefix).
       - A local path is on the host that runs the task.
     type: str
     required: true

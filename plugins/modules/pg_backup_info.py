@@ -28,7 +28,8 @@ attributes:
 options:
   location:
     description:
-      - The directory or C(s3://bucket/prefix) to list. A directory that does not exist holds no backups.
+      - The absolute directory or C(s3://bucket/prefix) to list. A directory that does not exist holds
+        no backups.
     type: str
     required: true
   database:
