@@ -41,3 +41,16 @@ def backup_options(pg):
         return opts
 
     return options
+
+
+@pytest.fixture
+def service_params(backup_options):
+    """Parameters of the pg_backup service (as the module passes them, defaults included)."""
+
+    def params(name, location, **extra):
+        base = {"port": 5432, "connect_timeout": 10, "s3_part_size": 16, "s3_concurrency": 4,
+                "compression_level": 1, "compression_threads": 0}
+        base.update(backup_options(name, location, **extra))
+        return base
+
+    return params

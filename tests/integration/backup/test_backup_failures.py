@@ -80,17 +80,6 @@ def wait_until(predicate, timeout, what):
     pytest.fail("timed out waiting for " + what)
 
 
-@pytest.fixture
-def service_params(backup_options):
-    def params(name, location, **extra):
-        base = {"port": 5432, "connect_timeout": 10, "s3_part_size": 16, "s3_concurrency": 4,
-                "compression_level": 1, "compression_threads": 0}
-        base.update(backup_options(name, location, **extra))
-        return base
-
-    return params
-
-
 def test_pg_dump_killed_mid_stream_leaves_no_backup(big_db, service_params, tmp_path):
     location = tmp_path / "b"
     thread, outcome = run_backup_in_thread(service_params(big_db, location))

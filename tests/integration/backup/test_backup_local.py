@@ -196,3 +196,16 @@ def test_backup_of_every_server_version_picks_a_fitting_pg_dump(playbook, pg_any
         assert result["server_version"].startswith("%d." % pg_any.major)
     finally:
         pg_any.drop_database(name)
+
+
+def test_row_counts_of_many_tables_with_odd_names(pg, pg_db, service_params, tmp_path):
+    """Counts are batched per statement; every table keeps its own count, whatever its name."""
+    from ansible_collections.shipyard.deploy.plugins.module_utils.backup import backup_service
+
+    with pg.connect(pg_db) as conn:
+        conn.execute('CREATE SCHEMA "Odd ""schema"""')
+        for i in range(450):
+            conn.execute('CREATE TABLE "Odd ""schema"""."t %d" (x int)' % i)
+            conn.execute('INSERT INTO "Odd ""schema"""."t %d" SELECT generate_series(1, %d)' % (i, i))
+    result = backup_service.pg_backup(service_params(pg_db, tmp_path / "b"), False, False)
+    assert result["row_counts"] == {'Odd "schema".t %d' % i: i for i in range(450)}
