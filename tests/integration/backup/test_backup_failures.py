@@ -20,8 +20,10 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import Back
 from ansible_collections.shipyard.deploy.plugins.module_utils.storage import open_store
 
 
-def child_pg_dumps():
-    """PIDs of the dumping pg_dump processes started by this test process (not ``--version`` probes)."""
+def dumping_pg_dumps(parent=None):
+    """PIDs of the dumping pg_dump processes (not ``--version`` probes) whose parent is ``parent``
+    (this test process by default)."""
+    parent = parent or os.getpid()
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -29,18 +31,13 @@ def child_pg_dumps():
         try:
             with open("/proc/%s/stat" % entry) as handle:
                 stat = handle.read()
+            with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                cmdline = handle.read()
         except OSError:
             continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
         ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        if comm == "pg_dump" and ppid == os.getpid():
-            try:
-                with open("/proc/%s/cmdline" % entry, "rb") as handle:
-                    dumping = b"--snapshot=" in handle.read()
-            except OSError:
-                continue
-            if dumping:
-                found.append(int(entry))
+        if ppid == parent and b"pg_dump" in cmdline and b"--snapshot=" in cmdline:
+            found.append(int(entry))
     return found
 
 
@@ -83,7 +80,7 @@ def wait_until(predicate, timeout, what):
 def test_pg_dump_killed_mid_stream_leaves_no_backup(big_db, service_params, tmp_path):
     location = tmp_path / "b"
     thread, outcome = run_backup_in_thread(service_params(big_db, location))
-    pid = wait_until(child_pg_dumps, 30, "pg_dump to start")[0]
+    pid = wait_until(dumping_pg_dumps, 30, "pg_dump to start")[0]
     # Mid-stream: compressed data has already reached the (hidden) partial file.
     wait_until(lambda: partial_bytes(location), 30, "data to reach the partial file")
     os.kill(pid, signal.SIGKILL)
@@ -159,21 +156,8 @@ def test_sigterm_mid_stream_removes_the_partial_backup(big_db, service_params, t
     proc.stdin.write(json.dumps(service_params(big_db, location)))
     proc.stdin.close()
 
-    def its_pg_dump():
-        for entry in os.listdir("/proc"):
-            try:
-                with open("/proc/%s/stat" % entry) as handle:
-                    stat = handle.read()
-                with open("/proc/%s/cmdline" % entry, "rb") as handle:
-                    cmdline = handle.read()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(")") + 2:].split()[1]) == proc.pid and b"--snapshot=" in cmdline:
-                return int(entry)
-        return None
-
     try:
-        pg_dump_pid = wait_until(its_pg_dump, 30, "pg_dump to start")
+        pg_dump_pid = wait_until(lambda: dumping_pg_dumps(proc.pid), 30, "pg_dump to start")[0]
         wait_until(lambda: partial_bytes(location), 30, "data to reach the partial file")
         proc.send_signal(signal.SIGTERM)
         stderr = proc.stderr.read()
