@@ -98,6 +98,7 @@ class StderrDrain(threading.Thread):
         self._kept = 0
 
     def run(self):
+        """Read lines until pg_dump closes its stderr."""
         for raw in iter(self.stream.readline, b""):
             if self._kept < STDERR_LIMIT:
                 line = raw.decode("utf-8", "replace").rstrip()
@@ -113,6 +114,7 @@ class StderrDrain(threading.Thread):
 
     @property
     def warnings(self):
+        """Lines that report a warning (the backup still succeeds)."""
         return [line for line in self.lines if "warning:" in line]
 
 
@@ -126,6 +128,7 @@ class RowCounter(threading.Thread):
         self.error = None
 
     def run(self):
+        """Count every table; keep the first error for the main thread to report."""
         from psycopg import sql
 
         try:
