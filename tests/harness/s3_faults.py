@@ -2,7 +2,8 @@
 
 Every request is forwarded to the real endpoint (moto_server) unchanged, except multipart
 ``UploadPart`` requests from part ``fail_from_part`` on, which get the error S3 itself would send
-(``403 AccessDenied`` by default, as when credentials expire during an upload).  Aborting,
+(``403 AccessDenied`` by default, as when credentials expire during an upload; or, for a
+limited number of times, a transient error such as ``503 SlowDown``).  Aborting,
 listing and everything else keep working, so a test can check what the client left behind.
 """
 
@@ -42,7 +43,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "PUT" and "partNumber" in query and "uploadId" in query:
             number = int(query["partNumber"][0])
             proxy.parts_seen.append(number)
-            if number >= proxy.fail_from_part:
+            if number >= proxy.fail_from_part and (proxy.times is None or len(proxy.failed) < proxy.times):
                 proxy.failed.append(number)
                 self._send(proxy.status, {"Content-Type": "application/xml"}, (
                     '<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s '
@@ -77,14 +78,18 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FailingUploadProxy:
-    """``FailingUploadProxy(s3.endpoint, fail_from_part=3).start()``; use ``.endpoint`` as endpoint_url."""
+    """``FailingUploadProxy(s3.endpoint, fail_from_part=3).start()``; use ``.endpoint`` as endpoint_url.
 
-    def __init__(self, upstream, fail_from_part=2, status=403, code="AccessDenied"):
+    ``times`` limits how many part uploads fail (a transient fault); by default every one does.
+    """
+
+    def __init__(self, upstream, fail_from_part=2, status=403, code="AccessDenied", times=None):
         parts = urlsplit(upstream)
         self.upstream_host, self.upstream_port = parts.hostname, parts.port
         self.fail_from_part = fail_from_part
         self.status = status
         self.code = code
+        self.times = times  # fail only this many requests (None: every one), to test retries
         self.parts_seen = []
         self.failed = []
         self._server = None

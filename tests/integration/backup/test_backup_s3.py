@@ -73,3 +73,19 @@ def test_upload_failing_midway_leaves_no_backup(playbook, s3, s3_bucket, big_db,
     assert not client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads"), "multipart upload not aborted"
     listing = run.task("list")
     assert listing["count"] == 0 and listing["latest"] is None
+
+
+def test_transient_part_failures_are_retried(playbook, s3, s3_bucket, big_db, backup_options):
+    proxy = FailingUploadProxy(s3.endpoint, fail_from_part=2, status=503, code="SlowDown", times=3).start()
+    try:
+        location = "s3://%s/pg" % s3_bucket
+        opts = backup_options(big_db, location, s3_part_size=5, s3_concurrency=2,
+                              **dict(s3.module_options(), endpoint_url=proxy.endpoint))
+        run = playbook.run(play([task("backup", "pg_backup", opts)]))
+    finally:
+        proxy.stop()
+    assert run.rc == 0, run.output
+    assert len(proxy.failed) == 3, "the proxy did not inject the transient failures"
+    result = run.task("backup")
+    body = s3.client().get_object(Bucket=s3_bucket, Key="pg/%s/data.dump.zst" % result["backup_id"])["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == result["sha256"] and len(body) == result["size"]
