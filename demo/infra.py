@@ -100,12 +100,12 @@ def password(root):
         return handle.read().strip()
 
 
-def start_postgres(root, state):
-    if pid_alive(state.get("postgres_pid")) and port_open(PORTS["postgres"]):
+def start_postgres(root, state, ports):
+    if pid_alive(state.get("postgres_pid")) and port_open(ports["postgres"]):
         return "running"
-    if port_open(PORTS["postgres"]):
-        raise SystemExit("port %d is taken by something else; stop it first" % PORTS["postgres"])
-    server = PostgresServer(bindir=bindir_for("embedded"), port=PORTS["postgres"], password=password(root),
+    if port_open(ports["postgres"]):
+        raise SystemExit("port %d is taken by something else; stop it first" % ports["postgres"])
+    server = PostgresServer(bindir=bindir_for("embedded"), port=ports["postgres"], password=password(root),
                             workdir=os.path.join(root, "postgres"))
     server.start()
     with server.connect() as conn:
@@ -115,17 +115,17 @@ def start_postgres(root, state):
     return "started"
 
 
-def start_haproxy(root, state):
-    if pid_alive(state.get("haproxy_pid")) and port_open(PORTS["haproxy"]):
+def start_haproxy(root, state, ports):
+    if pid_alive(state.get("haproxy_pid")) and port_open(ports["haproxy"]):
         return "running"
     for name in ("haproxy", "haproxy_admin"):
-        if port_open(PORTS[name]):
-            raise SystemExit("port %d is taken by something else; stop it first" % PORTS[name])
+        if port_open(ports[name]):
+            raise SystemExit("port %d is taken by something else; stop it first" % ports[name])
     workdir = os.path.join(root, "haproxy")
     os.makedirs(workdir, exist_ok=True)
-    proxy = HAProxyServer({"blue": [SlotBackend(PORTS["blue"])], "green": [SlotBackend(PORTS["green"])]},
+    proxy = HAProxyServer({"blue": [SlotBackend(ports["blue"])], "green": [SlotBackend(ports["green"])]},
                           workdir=workdir, weights={"blue": 0, "green": 0})
-    proxy.port, proxy.admin_port = PORTS["haproxy"], PORTS["haproxy_admin"]
+    proxy.port, proxy.admin_port = ports["haproxy"], ports["haproxy_admin"]
     proxy.start()
     state["haproxy_pid"] = proxy.proc.pid
     return "started"
@@ -151,15 +151,17 @@ def start_supervisord(root, state):
     return "started"
 
 
-def start(root):
+def start(root, ports=None):
+    """Start whatever is not running yet; ``ports`` overrides PORTS (tests use free ports)."""
+    ports = dict(PORTS, **(ports or {}))
     os.makedirs(root, exist_ok=True)
     state = read_state(root)
     report = {
-        "postgres": start_postgres(root, state),
-        "haproxy": start_haproxy(root, state),
+        "postgres": start_postgres(root, state, ports),
+        "haproxy": start_haproxy(root, state, ports),
         "supervisord": start_supervisord(root, state),
     }
-    state["ports"] = PORTS
+    state["ports"] = ports
     write_state(root, state)
     for name, what in report.items():
         print("%-12s %s" % (name, what))
@@ -198,7 +200,8 @@ def main():
     parser.add_argument("--purge", action="store_true", help="with stop: delete all demo data")
     args = parser.parse_args()
     root = os.path.abspath(args.dir)
-    {"start": start, "stop": lambda r: stop(r, args.purge), "status": status}[args.action](root)
+    actions = {"start": start, "stop": lambda r: stop(r, args.purge), "status": status}
+    actions[args.action](root)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,208 @@
+"""The release pipeline as users run it: the collection's playbooks against real local servers.
+
+One stack for the whole module (PostgreSQL, HAProxy, supervisord running the demo shop's slots,
+on free loopback ports), driven through inventory/local with its ports overridden.  The tests run
+in order and build on each other: deploy from nothing, blue-green under load, idempotent re-run,
+check mode, rollback, a bad canary rolled back automatically, backup verification, staging gate.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+from harness.load import LoadGenerator
+from harness.net import free_port
+from harness.playbook import REPO_ROOT
+
+INVENTORY = os.path.join(REPO_ROOT, "inventory", "local")
+PLAYBOOKS = os.path.join(REPO_ROOT, "playbooks")
+
+
+def load_infra():
+    spec = importlib.util.spec_from_file_location("shipyard_demo_infra", os.path.join(REPO_ROOT, "demo", "infra.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Stack:
+    def __init__(self, root, ports, runner):
+        self.root, self.ports, self.runner = root, ports, runner
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d/" % self.ports["haproxy"]
+
+    def extra_vars(self, **more):
+        with open(os.path.join(self.root, "pg-password")) as handle:
+            password = handle.read().strip()
+        variables = {
+            "shipyard_demo_root": self.root,
+            "shipyard_slots": {"blue": {"port": self.ports["blue"]}, "green": {"port": self.ports["green"]}},
+            "shipyard_db": {"host": "127.0.0.1", "port": self.ports["postgres"], "user": "postgres",
+                            "password": password, "database": "shop"},
+            "shipyard_app_env": {"DATABASE_URL": "postgresql://postgres:%s@127.0.0.1:%d/shop"
+                                 % (password, self.ports["postgres"]), "LOG_LEVEL": "warn"},
+        }
+        variables.update(more)
+        return variables
+
+    def run(self, name, check=False, **more):
+        return self.runner.run(os.path.join(PLAYBOOKS, name + ".yml"), extra_vars=self.extra_vars(**more),
+                               inventory=INVENTORY, check=check, timeout=600)
+
+    def serving(self):
+        import requests
+
+        return requests.get(self.url, timeout=5).json()
+
+    def ledger(self):
+        path = os.path.join(self.root, "ledger.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path) as handle:
+            return [json.loads(line) for line in handle]
+
+    def snapshot(self):
+        """Everything a deploy could change: releases, slot links, traffic, ledger, schema history."""
+        app = os.path.join(self.root, "app")
+        links = {s: os.readlink(os.path.join(app, s)) for s in ("blue", "green")
+                 if os.path.islink(os.path.join(app, s))}
+        releases = sorted(os.listdir(os.path.join(app, "releases"))) if os.path.isdir(app) else []
+        import psycopg
+
+        variables = self.extra_vars()
+        db = dict(variables["shipyard_db"])
+        with psycopg.connect(dbname=db.pop("database"), **db) as conn:
+            history = conn.execute("select version, success from shipyard_schema_history order by 1").fetchall()
+        backups = sorted(glob.glob(os.path.join(self.root, "backups", "*")))
+        return {"links": links, "releases": releases, "ledger": len(self.ledger()), "history": history,
+                "serving": self.serving(), "backups": backups}
+
+
+@pytest.fixture(scope="module")
+def stack(playbook):
+    infra = load_infra()
+    # not under pytest's private tmp: the PostgreSQL service user must be able to enter it
+    root = tempfile.mkdtemp(prefix="shipyard-stack-")
+    os.chmod(root, 0o755)  # noqa: S103
+    ports = {name: free_port() for name in ("postgres", "haproxy", "haproxy_admin", "blue", "green")}
+    infra.start(root, ports)
+    subprocess.run([sys.executable, os.path.join(REPO_ROOT, "demo", "build_artifacts.py"),
+                    os.path.join(root, "artifacts")], check=True, capture_output=True)
+    try:
+        yield Stack(root, ports, playbook)
+    finally:
+        infra.stop(root, purge=True)
+
+
+def test_deploy_from_nothing_then_blue_green_under_load(stack):
+    run = stack.run("deploy", shipyard_version="1.0.0")
+    assert run.rc == 0, run.output
+    assert stack.serving() == {"slot": "blue", "version": "1.0.0", "path": "/"}
+
+    load = LoadGenerator(stack.url, concurrency=2, duration=300, max_requests=10**7).start()
+    try:
+        run = stack.run("deploy", shipyard_version="2.0.0")
+    finally:
+        load.stop()
+    assert run.rc == 0, run.output
+    assert stack.serving()["version"] == "2.0.0"
+    counts = load.snapshot()
+    assert counts["failed"] == 0, counts
+    assert counts["slots"].get("blue", 0) > 0 and counts["slots"].get("green", 0) > 0, counts
+    outcomes = [r["event"] for r in stack.ledger() if r["version"] == "2.0.0"]
+    assert outcomes[0] == "started" and outcomes[-1] == "succeeded"
+    assert "backup" in outcomes and "migration" in outcomes
+
+
+def test_redeploying_the_live_version_changes_nothing(stack):
+    before = stack.snapshot()
+    run = stack.run("deploy", shipyard_version="2.0.0")
+    assert run.rc == 0, run.output
+    assert all(not r["result"].get("changed") for r in run.results), [
+        r["task"] for r in run.results if r["result"].get("changed")]
+    assert stack.snapshot() == before
+
+
+def test_check_mode_changes_nothing(stack):
+    before = stack.snapshot()
+    run = stack.run("deploy", check=True, shipyard_version="3.0.0", shipyard_strategy="canary")
+    assert run.rc == 0, run.output
+    assert stack.snapshot() == before
+
+
+def test_rollback_flips_back_in_seconds(stack):
+    started = time.monotonic()
+    run = stack.run("rollback", rollback_reason="test: back to 1.0.0")
+    elapsed = time.monotonic() - started
+    assert run.rc == 0, run.output
+    assert stack.serving()["version"] == "1.0.0"
+    assert elapsed < 60, elapsed  # playbook start-up included; the switch itself is milliseconds
+    last = stack.ledger()[-1]
+    assert last["event"] == "rolled_back" and last["version"] == "2.0.0"
+    assert last["data"]["reason"] == "test: back to 1.0.0"
+    # 2.0.0 is no longer a good version: deploying it again is allowed and moves traffic back
+    run = stack.run("deploy", shipyard_version="2.0.0")
+    assert run.rc == 0, run.output
+    assert stack.serving()["version"] == "2.0.0"
+
+
+def test_bad_canary_is_rolled_back_automatically(stack, record_property):
+    load = LoadGenerator(stack.url, concurrency=2, duration=300, max_requests=10**7).start()
+    try:
+        run = stack.run("deploy", shipyard_version="3.0.0", shipyard_strategy="canary")
+    finally:
+        load.stop()
+    assert run.rc != 0
+    assert "rolled back to green" in run.output
+    assert stack.serving() == {"slot": "green", "version": "2.0.0", "path": "/"}
+    rollback = stack.ledger()[-1]
+    assert rollback["event"] == "rolled_back" and "error rate" in rollback["data"]["reason"]
+    # what users saw: failed requests, and time from the first bad answer to the last answer from the canary
+    bad = [t for t, slot, outcome in load.timeline if outcome == 500]
+    canary = [t for t, slot, outcome in load.timeline if slot == "blue" or outcome == 500]
+    counts = load.snapshot()
+    exposure = (max(canary) - min(bad)) if bad else 0.0
+    record_property("canary_failed_requests", counts["failed"])
+    record_property("canary_total_requests", counts["total"])
+    record_property("canary_exposure_seconds", round(exposure, 2))
+    print("bad canary: %d of %d requests failed; %.1f s from the first bad answer to all traffic back"
+          % (counts["failed"], counts["total"], exposure))
+    assert counts["failed"] < 0.05 * counts["total"]  # 5% of traffic at most, 30% of it failing
+
+
+def test_backup_verification_passes_then_catches_corruption_and_staleness(stack):
+    run = stack.run("backup_verify")
+    assert run.rc == 0, run.output
+    report = run.task("Show the verification")["backup_verify_report"]
+    assert report["verified"] is True and report["rows"] >= 1000
+
+    run = stack.run("backup_verify", shipyard_backup_max_age=0)
+    assert run.rc != 0 and "h old" in run.output
+
+    newest = sorted(glob.glob(os.path.join(stack.root, "backups", "*", "data.dump.zst")), key=os.path.getmtime)[-1]
+    with open(newest, "r+b") as handle:
+        handle.seek(os.path.getsize(newest) // 2)
+        byte = handle.read(1)
+        handle.seek(-1, os.SEEK_CUR)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    run = stack.run("backup_verify")
+    assert run.rc != 0 and "sha" in run.output.lower()
+
+
+def test_production_refuses_a_version_never_deployed_to_staging(stack):
+    before = len(stack.ledger())
+    run = stack.run("production", shipyard_version="2.0.0", shipyard_environment="production")
+    assert run.rc != 0
+    assert "no succeeded deployment in staging" in run.output
+    assert len(stack.ledger()) == before
+    assert stack.serving()["version"] == "2.0.0"
