@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build the demo shop's release artifacts: shop-<version>.tar.gz and a .sha256 beside each.
 
 - 1.0.0: creates ``items`` (migration V1).

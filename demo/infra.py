@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Local infrastructure for `make demo`, all on loopback: PostgreSQL, HAProxy and supervisord.
 
     python demo/infra.py start [--dir .demo]   # idempotent: starts what is not running

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """`make demo`: the whole release pipeline on local infrastructure, with real playbooks.
 
 1. start PostgreSQL, HAProxy and supervisord on loopback (demo/infra.py) and build the artifacts;

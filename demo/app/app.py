@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """shipyard demo shop: the small application `make demo` deploys.
 
 One process per slot.  Configuration comes from the environment (the slot's service manager

@@ -13,15 +13,26 @@ import traceback
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import DependencyError, ShipyardError
 
-try:
-    import boto3
-    import botocore.config
-    import botocore.exceptions
-except ImportError:  # pragma: no cover - reported by require_boto3()
-    boto3 = None
-    BOTO3_IMPORT_ERROR = traceback.format_exc()
-else:
-    BOTO3_IMPORT_ERROR = None
+# boto3 takes ~0.4 s to import; load it on first use so that modules which only may talk to AWS
+# (traffic_switch with HAProxy, deployment_record with a file ledger) do not pay for it.
+boto3 = None
+botocore = None
+BOTO3_IMPORT_ERROR = None
+
+
+def _load_boto3():
+    global boto3, botocore, BOTO3_IMPORT_ERROR
+    if boto3 is None and BOTO3_IMPORT_ERROR is None:
+        try:
+            import boto3 as loaded_boto3
+            import botocore.config  # binds the global name botocore (declared global above)
+            import botocore.exceptions
+        except ImportError:
+            BOTO3_IMPORT_ERROR = traceback.format_exc()
+        else:
+            boto3 = loaded_boto3
+    return boto3
+
 
 # Error codes worth another try: throttling and the service's own transient failures.
 RETRYABLE_CODES = {
@@ -52,7 +63,8 @@ def aws_argument_spec():
 
 
 def require_boto3():
-    if boto3 is None:
+    """Import boto3 (once); raise DependencyError when it is not installed."""
+    if _load_boto3() is None:
         raise DependencyError(
             "the Python library boto3 is required on the host that runs this task; "
             "install it with 'pip install boto3' into the interpreter Ansible uses",

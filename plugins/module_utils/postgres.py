@@ -205,8 +205,25 @@ def server_version(conn):
 VERSION_RE = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
 
 
+_VERSION_CACHE = {}
+
+
 def tool_version(path):
-    """Return ``(major, text)`` from ``<tool> --version``, or None when it cannot be run."""
+    """Return ``(major, text)`` from ``<tool> --version``, or None when it cannot be run.
+
+    Cached per path and modification time: a backup asks for several candidates' versions and
+    each ``--version`` is a process start.
+    """
+    try:
+        key = (os.path.realpath(path), os.stat(path).st_mtime_ns)
+    except OSError:
+        return None
+    if key not in _VERSION_CACHE:
+        _VERSION_CACHE[key] = _run_version(path)
+    return _VERSION_CACHE[key]
+
+
+def _run_version(path):
     try:
         out = subprocess.run(
             [path, "--version"], capture_output=True, text=True, timeout=20, check=False
@@ -250,6 +267,11 @@ def candidate_tools(tool, explicit_path=None):
     for path in found:
         real = os.path.realpath(path)
         if real in seen or not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            continue
+        # Debian's /usr/bin/pg_dump is a Perl wrapper (pg_wrapper) that runs one of the
+        # /usr/lib/postgresql/*/bin programs, which are candidates themselves; asking the wrapper
+        # costs a Perl start for nothing
+        if path != explicit_path and os.path.basename(real) == "pg_wrapper":
             continue
         seen.add(real)
         unique.append(path)

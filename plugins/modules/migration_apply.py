@@ -26,7 +26,7 @@ description:
   - O(target) lower than the current version migrates down by running the C(U<version>__*.sql)
     undo files of every applied version above it, newest first.
 author:
-  - shipyard.deploy contributors (@shipyard-deploy)
+  - Shipyard Deploy Maintainers (@shipyard-deploy)
 extends_documentation_fragment:
   - shipyard.deploy.postgres
 attributes:

@@ -29,7 +29,7 @@ description:
     A comment without C(reason:) does not suppress."
   - It only reads files; it never connects to a database.
 author:
-  - shipyard.deploy contributors (@shipyard-deploy)
+  - Shipyard Deploy Maintainers (@shipyard-deploy)
 attributes:
   check_mode:
     support: full

@@ -27,7 +27,7 @@ description:
     C(EXECTYPE) of C(FAILED), a failed entry of our ledger."
   - O(fail_on) turns the check into a gate. The module never changes anything.
 author:
-  - shipyard.deploy contributors (@shipyard-deploy)
+  - Shipyard Deploy Maintainers (@shipyard-deploy)
 extends_documentation_fragment:
   - shipyard.deploy.postgres
 attributes:

@@ -110,7 +110,7 @@ seealso:
   - module: shipyard.deploy.pg_backup_info
   - module: shipyard.deploy.pg_restore
 author:
-  - shipyard.deploy contributors (@shipyard-deploy)
+  - Shipyard Deploy Maintainers (@shipyard-deploy)
 """
 
 EXAMPLES = r"""

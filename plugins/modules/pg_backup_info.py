@@ -40,7 +40,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - shipyard.deploy.aws
 author:
-  - shipyard.deploy contributors (@shipyard-deploy)
+  - Shipyard Deploy Maintainers (@shipyard-deploy)
 seealso:
   - module: shipyard.deploy.pg_backup
   - module: shipyard.deploy.pg_restore
