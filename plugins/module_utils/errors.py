@@ -72,3 +72,7 @@ class AnalysisError(ShipyardError):
 
 class RouterError(ShipyardError):
     """Reading or changing the traffic split of a router (HAProxy, nginx, ALB) failed."""
+
+
+class HAProxyAPIError(ShipyardError):
+    """HAProxy's runtime API could not be reached or gave an answer we cannot use."""

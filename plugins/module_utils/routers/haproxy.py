@@ -18,13 +18,14 @@ import re
 import tempfile
 import time
 
-# one runtime API client for the collection: the canary analysis (issue 4) reads 'show stat' with it
-from ansible_collections.shipyard.deploy.plugins.module_utils.analysis.haproxy_stats import RuntimeAPI, parse_show_stat
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
-    AnalysisError,
     ConfigurationError,
+    HAProxyAPIError,
     RouterError,
 )
+
+# one runtime API client for the collection (module_utils/haproxy_api.py), shared with the canary analysis
+from ansible_collections.shipyard.deploy.plugins.module_utils.haproxy_api import RuntimeAPI, parse_show_stat
 from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import (
     Router,
     Split,
@@ -40,7 +41,7 @@ OP_STATES = {0: "down", 1: "starting", 2: "up", 3: "stopping"}
 
 
 class RuntimeApi(RuntimeAPI):
-    """The runtime API client of the canary analysis (one connection per batch), failing as RouterError."""
+    """The shared runtime API client (one connection per batch of commands), failing as RouterError."""
 
     def __init__(self, address, timeout=10.0):
         try:
@@ -55,7 +56,7 @@ class RuntimeApi(RuntimeAPI):
         """Run ``commands`` in one connection (joined with ';' as the runtime API allows); return the answer."""
         try:
             text = self.command("; ".join(commands))
-        except AnalysisError as exc:
+        except HAProxyAPIError as exc:
             raise RouterError(exc.message + " (haproxy_socket; it needs 'level admin')") from None
         if "Permission denied" in text:
             raise RouterError(
@@ -266,7 +267,7 @@ class HAProxyRouter(Router):
         """{server name: current sessions} of the backend (``show stat``, column scur)."""
         try:
             rows = parse_show_stat(self.api.execute("show stat"))
-        except AnalysisError as exc:
+        except HAProxyAPIError as exc:
             raise RouterError(exc.message) from None
         return {row["svname"]: int(row.get("scur") or 0) for row in rows
                 if row.get("pxname") == self.backend and row.get("svname") not in ("FRONTEND", "BACKEND")}

@@ -7,8 +7,13 @@ import socket
 
 import pytest
 
+from ansible_collections.shipyard.deploy.plugins.module_utils import haproxy_api
 from ansible_collections.shipyard.deploy.plugins.module_utils.analysis import haproxy_stats, prometheus
-from ansible_collections.shipyard.deploy.plugins.module_utils.errors import AnalysisError, ConfigurationError
+from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
+    AnalysisError,
+    ConfigurationError,
+    HAProxyAPIError,
+)
 
 SHOW_STAT = """\
 # pxname,svname,stot,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,econ,eresp,req_tot,rtime,status,
@@ -21,7 +26,7 @@ app,BACKEND,250,0,230,0,0,20,0,0,0,250,3,UP,
 
 
 def rows(text=SHOW_STAT):
-    return haproxy_stats.parse_show_stat(text)
+    return haproxy_api.parse_show_stat(text)
 
 
 def bump(row, **deltas):
@@ -35,16 +40,16 @@ class TestHAProxy:
     def test_parse_show_stat(self):
         parsed = rows()
         assert parsed[1]["svname"] == "blue_1" and parsed[1]["hrsp_2xx"] == "100"
-        with pytest.raises(AnalysisError, match="instead of CSV"):
-            haproxy_stats.parse_show_stat("Unknown command\n")
+        with pytest.raises(HAProxyAPIError, match="instead of CSV"):
+            haproxy_api.parse_show_stat("Unknown command\n")
 
     def test_addresses(self):
-        assert haproxy_stats.parse_address("/run/haproxy/admin.sock") == (socket.AF_UNIX, "/run/haproxy/admin.sock")
-        assert haproxy_stats.parse_address("unix:/tmp/a.sock") == (socket.AF_UNIX, "/tmp/a.sock")
-        assert haproxy_stats.parse_address("127.0.0.1:9999") == (socket.AF_INET, ("127.0.0.1", 9999))
-        assert haproxy_stats.parse_address("tcp://[::1]:9999") == (socket.AF_INET6, ("::1", 9999))
+        assert haproxy_api.parse_address("/run/haproxy/admin.sock") == (socket.AF_UNIX, "/run/haproxy/admin.sock")
+        assert haproxy_api.parse_address("unix:/tmp/a.sock") == (socket.AF_UNIX, "/tmp/a.sock")
+        assert haproxy_api.parse_address("127.0.0.1:9999") == (socket.AF_INET, ("127.0.0.1", 9999))
+        assert haproxy_api.parse_address("tcp://[::1]:9999") == (socket.AF_INET6, ("::1", 9999))
         with pytest.raises(ConfigurationError):
-            haproxy_stats.parse_address("lb1")
+            haproxy_api.parse_address("lb1")
 
     def test_servers_by_prefix_and_unknown_servers(self):
         assert haproxy_stats.servers_by_prefix(rows(), "app", "green") == ["green_1", "green_2"]
