@@ -75,7 +75,9 @@ def parse_show_stat(text):
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines or not lines[0].startswith("#"):
         first = lines[0][:200] if lines else "(nothing)"
-        raise HAProxyAPIError("HAProxy answered 'show stat' with %r instead of CSV; is this an admin or "
-                            "operator stats socket of HAProxy?" % first)
+        raise HAProxyAPIError(
+            "HAProxy answered 'show stat' with %r instead of CSV; is this an admin or operator stats socket "
+            "of HAProxy?" % first
+        )
     header = lines[0].lstrip("# ").rstrip(",").split(",")
     return [dict(zip(header, line.split(","))) for line in lines[1:]]
