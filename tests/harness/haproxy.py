@@ -180,11 +180,18 @@ class HAProxyServer(SlotProxy):
                 return int(line.split(":", 1)[1])
         raise RuntimeError("no Pid in 'show info'")
 
-    def reload(self, timeout=20.0):
-        """Graceful reload (SIGUSR2 to the master); returns once a NEW worker answers."""
+    def reload(self, timeout=40.0, resend_after=10.0):
+        """Graceful reload (SIGUSR2 to the master); returns once a NEW worker answers.
+
+        On a loaded machine a reload signalled while the master is still settling from the
+        previous one has been seen to start no worker; the signal is sent again after
+        ``resend_after`` seconds without a new worker (a second reload is harmless).
+        """
         old = self.worker_pid()
         self.proc.send_signal(signal.SIGUSR2)
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
+        resent = False
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("haproxy master exited during reload; see %s" % self.log_path)
@@ -194,8 +201,14 @@ class HAProxyServer(SlotProxy):
                     return self
             except (OSError, RuntimeError):
                 pass
+            if not resent and time.monotonic() - started > resend_after:
+                self.proc.send_signal(signal.SIGUSR2)
+                resent = True
             time.sleep(0.05)
-        raise TimeoutError("haproxy did not start a new worker within %.0fs; see %s" % (timeout, self.log_path))
+        with open(self.log_path, errors="replace") as handle:
+            tail = "".join(handle.readlines()[-20:])
+        raise TimeoutError("haproxy did not start a new worker within %.0fs; %s ends with:\n%s"
+                           % (timeout, self.log_path, tail))
 
     # --- runtime API ---------------------------------------------------------------------
     def command(self, command, tcp=True):

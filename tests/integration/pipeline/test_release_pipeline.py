@@ -21,6 +21,7 @@ import pytest
 from harness.load import LoadGenerator
 from harness.net import free_port
 from harness.playbook import REPO_ROOT
+from harness.webhook import WebhookReceiver
 
 INVENTORY = os.path.join(REPO_ROOT, "inventory", "local")
 PLAYBOOKS = os.path.join(REPO_ROOT, "playbooks")
@@ -119,6 +120,7 @@ def test_deploy_from_nothing_then_blue_green_under_load(stack):
     counts = load.snapshot()
     assert counts["failed"] == 0, counts
     assert counts["slots"].get("blue", 0) > 0 and counts["slots"].get("green", 0) > 0, counts
+    assert run.stats["custom"]["_run"]["shipyard_deployment"]["outcome"] == "succeeded"
     outcomes = [r["event"] for r in stack.ledger() if r["version"] == "2.0.0"]
     assert outcomes[0] == "started" and outcomes[-1] == "succeeded"
     assert "backup" in outcomes and "migration" in outcomes
@@ -156,17 +158,58 @@ def test_rollback_flips_back_in_seconds(stack):
     assert stack.serving()["version"] == "2.0.0"
 
 
+def test_rollback_with_database_restore_emergency_and_redeploy(stack):
+    import psycopg
+
+    db = dict(stack.extra_vars()["shipyard_db"])
+    dbname = db.pop("database")
+    with psycopg.connect(dbname=dbname, autocommit=True, **db) as conn:
+        conn.execute("insert into items (name, price_cents) values ('written after the backup', 1)")
+
+    run = stack.run("rollback", rollback_restore_database=True, rollback_reason="test: restore")
+    assert run.rc == 0, run.output
+    assert stack.serving()["version"] == "1.0.0"
+    with psycopg.connect(dbname=dbname, autocommit=True, **db) as conn:
+        assert conn.execute("select count(*) from items where name = 'written after the backup'").fetchone() == (0,)
+        kept = [r[0] for r in conn.execute("select datname from pg_database where datname like 'shop_before_%'")]
+    assert kept, "the database before the restore is kept under another name"
+    last = stack.ledger()[-1]
+    assert last["event"] == "rolled_back" and last["data"]["database_restored"] is True
+
+    # redeploy a named version through rollback.yml (no migrations: the schema stays)
+    run = stack.run("rollback", shipyard_version="2.0.0")
+    assert run.rc == 0, run.output
+    assert stack.serving()["version"] == "2.0.0"
+
+    # emergency: no checks at all, traffic moves at once
+    run = stack.run("rollback", rollback_emergency=True, rollback_reason="test: emergency")
+    assert run.rc == 0, run.output
+    assert stack.serving()["version"] == "1.0.0"
+    assert run.status("Check the previous slot still answers") == "skipped"
+
+    run = stack.run("rollback", shipyard_version="2.0.0")
+    assert run.rc == 0, run.output
+    assert stack.serving() == {"slot": "green", "version": "2.0.0", "path": "/"}
+
+
 def test_bad_canary_is_rolled_back_automatically(stack, record_property):
+    webhook = WebhookReceiver().start()
     load = LoadGenerator(stack.url, concurrency=2, duration=300, max_requests=10**7).start()
     try:
-        run = stack.run("deploy", shipyard_version="3.0.0", shipyard_strategy="canary")
+        run = stack.run("deploy", shipyard_version="3.0.0", shipyard_strategy="canary",
+                        shipyard_webhook_url=webhook.url)
     finally:
         load.stop()
+        webhook.stop()
     assert run.rc != 0
     assert "rolled back to green" in run.output
     assert stack.serving() == {"slot": "green", "version": "2.0.0", "path": "/"}
     rollback = stack.ledger()[-1]
     assert rollback["event"] == "rolled_back" and "error rate" in rollback["data"]["reason"]
+    assert [m["text"].split(" Deployment")[0] for m in webhook.received] == [":rocket:", ":rewind:"]
+    assert "error rate" in webhook.received[1]["text"] and webhook.token not in run.output
+    exported = run.stats["custom"]["_run"]["shipyard_deployment"]
+    assert exported["outcome"] == "rolled_back" and exported["version"] == "3.0.0"
     # what users saw: failed requests, and time from the first bad answer to the last answer from the canary
     bad = [t for t, slot, outcome in load.timeline if outcome == 500]
     canary = [t for t, slot, outcome in load.timeline if slot == "blue" or outcome == 500]
