@@ -56,7 +56,7 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_unreachable(self, result):
         self._write(result, "unreachable")
 
-    def v2_stats(self, stats):
+    def v2_playbook_on_stats(self, stats):
         if not self._path:
             return
         summary = {host: stats.summarize(host) for host in stats.processed}
