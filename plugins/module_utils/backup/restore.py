@@ -566,7 +566,6 @@ class Restore:
     def _restore_streaming(self, scratch):
         raw, reader = open_verified(self.store, self.manifest, self.backup_id)
         process = PgRestoreProcess(self.tool, self.conn_params, scratch, self.params.get("no_owner"))
-        decode_error = uncompressed = None
         accepted = [True]
 
         def feed(chunk):
@@ -575,17 +574,8 @@ class Restore:
                 accepted[0] = process.write(chunk)
 
         try:
-            try:
-                try:
-                    uncompressed = stream_decompressed(reader, feed)
-                except zstandard.ZstdError as exc:
-                    decode_error = exc
-                reader.drain()
-            finally:
-                raw.close()
             # Bad bytes are the first thing to report: pg_restore's complaint would only be a symptom.
-            reader.verdict(self.manifest, self.backup_id)
-            _check_decoded(self.manifest, self.backup_id, decode_error, uncompressed)
+            uncompressed = self._decode_verified(raw, reader, feed)
             returncode, stderr = process.finish()
         except BaseException:
             # Bad data, an interruption or a bug: pg_restore must not go on writing to the scratch database.
@@ -593,6 +583,22 @@ class Restore:
             raise
         self._check_pg_restore(returncode, stderr, scratch)
         return {"mode": "stream", "jobs": 1, "uncompressed_size": uncompressed, "verified_sha256": reader.sha256}
+
+    def _decode_verified(self, raw, reader, sink):
+        """Decompress the stored object into ``sink``, then prove it: size and SHA-256 of the stored
+        bytes first (a decode error is only a symptom of bad bytes), then the decoded size."""
+        decode_error = uncompressed = None
+        try:
+            try:
+                uncompressed = stream_decompressed(reader, sink)
+            except zstandard.ZstdError as exc:
+                decode_error = exc
+            reader.drain()
+        finally:
+            raw.close()
+        reader.verdict(self.manifest, self.backup_id)
+        _check_decoded(self.manifest, self.backup_id, decode_error, uncompressed)
+        return uncompressed
 
     def _restore_local_copy(self, scratch, jobs):
         work_dir = self.params.get("work_dir") or tempfile.gettempdir()
@@ -609,17 +615,7 @@ class Restore:
         try:
             with os.fdopen(fd, "wb") as handle:
                 raw, reader = open_verified(self.store, self.manifest, self.backup_id)
-                decode_error = uncompressed = None
-                try:
-                    try:
-                        uncompressed = stream_decompressed(reader, handle.write)
-                    except zstandard.ZstdError as exc:
-                        decode_error = exc
-                    reader.drain()
-                finally:
-                    raw.close()
-            reader.verdict(self.manifest, self.backup_id)
-            _check_decoded(self.manifest, self.backup_id, decode_error, uncompressed)
+                uncompressed = self._decode_verified(raw, reader, handle.write)
             process = PgRestoreProcess(self.tool, self.conn_params, scratch, self.params.get("no_owner"),
                                        jobs=jobs, path=path)
             try:
