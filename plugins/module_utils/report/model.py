@@ -1,0 +1,279 @@
+# -*- coding: utf-8 -*-
+# Copyright: shipyard.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a deploy report shows, worked out from a deployment's ledger summary.
+
+:func:`deployment_view` turns :func:`ledger.summarize` output into plain data that both renderers
+(HTML and Markdown) draw from, so the two formats cannot disagree: the steps with the time each
+took, every canary analysis window with its per-slot measurements and the thresholds it was judged
+against, the traffic share of the new slot over time, the rollback and the backup.
+"""
+
+from __future__ import annotations
+
+STEP_LABELS = {
+    "started": "Deployment started",
+    "preflight": "Artifact fetched, preflight checks",
+    "backup": "Database backup",
+    "migration": "Database migrations",
+    "release": "New version started on the idle slot",
+    "health": "Health of the idle slot",
+    "analysis": "Canary analysis",
+    "traffic_step": "Traffic step",
+    "approval": "Approval",
+    "succeeded": "Deployment succeeded",
+    "failed": "Deployment failed",
+    "rolled_back": "Rolled back",
+    "note": "Note",
+}
+OUTCOME_LABELS = {
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "rolled_back": "rolled back",
+    "in_progress": "in progress (no outcome recorded)",
+}
+# Rules whose threshold is a rate (shown in percent) and those measured in milliseconds.
+RATE_RULES = ("max_error_rate",)
+MS_RULES = ("max_latency_ms", "latency_floor_ms")
+
+
+def number(value):
+    """``value`` as a float, or None when it is missing or not a number (ledger data is loose)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def deployment_view(summary):
+    """Everything a report shows about one deployment, from ``ledger.summarize(...)``."""
+    events = summary["events"]
+    started = next((e["data"] for e in events if e["event"] == "started"), {})
+    idle_slot = started.get("idle_slot") or _slot_taking_over(events)
+    steps = _steps(events)
+    analyses = _analyses(events)
+    rollback = next((dict(e["data"], offset_seconds=e["offset_seconds"], time=e["time"])
+                     for e in reversed(events) if e["event"] == "rolled_back"), None)
+    backup = next((e["data"] for e in reversed(events) if e["event"] == "backup"), None)
+    return {
+        "deployment_id": summary["deployment_id"],
+        "application": summary["application"],
+        "environment": summary["environment"],
+        "version": summary["version"],
+        "previous_version": started.get("live_version") or None,
+        "strategy": started.get("strategy") or None,
+        "live_slot": started.get("live_slot") or None,
+        "idle_slot": idle_slot or None,
+        "outcome": summary["outcome"],
+        "outcome_label": OUTCOME_LABELS.get(summary["outcome"], summary["outcome"]),
+        "reason": summary.get("reason"),
+        "started_at": summary["started_at"],
+        "finished_at": summary["finished_at"],
+        "duration_seconds": summary["duration_seconds"],
+        "steps": steps,
+        "analyses": analyses,
+        "traffic": _traffic_share(events, idle_slot),
+        "thresholds": _thresholds(analyses),
+        "rollback": rollback,
+        "backup": backup,
+    }
+
+
+def _slot_taking_over(events):
+    """The slot whose weight grows in the traffic steps (for ledgers without a started event)."""
+    for event in events:
+        weights = event["data"].get("weights") if event["event"] == "traffic_step" else None
+        if weights:
+            return max(weights, key=lambda slot: number(weights[slot]) or 0)
+    return None
+
+
+def _steps(events):
+    """The timeline: each event is the end of a step that took the time since the one before."""
+    steps = []
+    previous = 0.0
+    for event in events:
+        offset = event["offset_seconds"]
+        steps.append({
+            "event": event["event"],
+            "label": STEP_LABELS.get(event["event"], event["event"]),
+            "time": event["time"],
+            "offset_seconds": offset,
+            "took_seconds": round(max(offset - previous, 0.0), 3),
+            "status": _status(event),
+            "detail": describe(event["event"], event["data"]),
+        })
+        previous = offset
+    return steps
+
+
+def _status(event):
+    """``ok``, ``bad`` or ``info``, for colouring a step."""
+    name, data = event["event"], event["data"]
+    if name in ("failed", "rolled_back"):
+        return "bad"
+    if name in ("analysis", "traffic_step"):
+        verdict = data.get("verdict")
+        if verdict in ("fail", "inconclusive", "unhealthy"):
+            return "bad"
+        return "ok" if verdict in ("pass", "healthy") else "info"
+    if name == "health":
+        return "ok" if data.get("healthy", True) else "bad"
+    return "ok" if name in ("succeeded", "backup", "migration", "release", "preflight") else "info"
+
+
+def describe(name, data):
+    """One line saying what an event recorded, in words."""
+    if name == "started":
+        parts = ["strategy %s" % data.get("strategy", "?")]
+        if data.get("idle_slot"):
+            parts.append("to slot %s" % data["idle_slot"])
+        if data.get("live_version"):
+            parts.append("replacing %s on slot %s" % (data["live_version"], data.get("live_slot", "?")))
+        return ", ".join(parts)
+    if name == "backup":
+        size = number(data.get("size"))
+        return "%s%s" % (data.get("backup_id") or "no backup id",
+                         " (%s)" % human_bytes(size) if size is not None else "")
+    if name == "migration":
+        applied = data.get("applied") or []
+        if not applied:
+            return "schema already at %s, nothing applied" % (data.get("current_version") or "the expected version")
+        versions = [item.get("version", "?") if isinstance(item, dict) else str(item) for item in applied]
+        return "applied %s (schema %s to %s)" % (", ".join(versions), data.get("previous_version") or "empty",
+                                                data.get("current_version") or "?")
+    if name == "release":
+        return "version %s on slot %s" % (data.get("version", "?"), data.get("slot", "?"))
+    if name == "health":
+        return "%s of %s targets healthy" % (data.get("healthy_targets", "?"), data.get("targets", "?"))
+    if name == "analysis":
+        return "%s%% step, window %s: %s - %s" % (_percent_text(data.get("percent")), data.get("attempt", 1),
+                                                   data.get("verdict", "?"), data.get("reason", ""))
+    if name == "traffic_step":
+        weights = data.get("weights") or {}
+        shares = ", ".join("%s %s" % (slot, weights[slot]) for slot in sorted(weights))
+        verdict = data.get("verdict")
+        said = "; verdict %s" % verdict if verdict not in (None, "none") else ""
+        return "weights %s%s" % (shares or "unchanged", said)
+    if name in ("failed", "rolled_back"):
+        text = data.get("reason") or "no reason recorded"
+        if data.get("step"):
+            text = "%s: %s" % (data["step"], text)
+        if data.get("to_slot"):
+            text += " (traffic back on %s)" % data["to_slot"]
+        return text
+    if name == "succeeded":
+        return "all traffic on slot %s" % data.get("slot", "?")
+    return ", ".join("%s=%s" % (key, data[key]) for key in sorted(data))
+
+
+def _percent_text(value):
+    value = number(value)
+    return "?" if value is None else "%g" % value
+
+
+def _analyses(events):
+    """Every analysis window; older ledgers only have the last window of each step."""
+    windows = [(e, e["data"]) for e in events if e["event"] == "analysis"]
+    if not windows:
+        windows = [(e, dict(e["data"]["analysis"], percent=e["data"].get("percent")))
+                   for e in events if e["event"] == "traffic_step" and e["data"].get("analysis")]
+    analyses = []
+    for event, data in windows:
+        measurements = data.get("measurements") or {}
+        analyses.append({
+            "offset_seconds": event["offset_seconds"],
+            "time": event["time"],
+            "percent": number(data.get("percent")),
+            "attempt": data.get("attempt", 1),
+            "verdict": data.get("verdict"),
+            "reason": data.get("reason"),
+            "window": data.get("window") or {},
+            "checks": [_check(check) for check in data.get("checks") or []],
+            "canary": _measurement(measurements.get("canary")),
+            "baseline": _measurement(measurements.get("baseline")),
+        })
+    return analyses
+
+
+def _check(check):
+    return {
+        "rule": check.get("rule"),
+        "slot": check.get("slot"),
+        "measured": check.get("measured"),
+        "threshold": check.get("threshold"),
+        "result": check.get("result"),
+        "reason": check.get("reason"),
+    }
+
+
+def _measurement(measured):
+    measured = measured or {}
+    return {
+        "slot": measured.get("slot"),
+        "requests": number(measured.get("requests")),
+        "errors": number(measured.get("errors")),
+        "error_rate": number(measured.get("error_rate")),
+        "latency_ms": number(measured.get("latency_ms")),
+        "latency_metric": measured.get("latency_metric"),
+    }
+
+
+def _thresholds(analyses):
+    """The thresholds the analyses were judged against (the last one given for each rule)."""
+    found = {}
+    for analysis in analyses:
+        for check in analysis["checks"]:
+            if check["rule"] and number(check["threshold"]) is not None:
+                found[check["rule"]] = number(check["threshold"])
+    return found
+
+
+def _traffic_share(events, idle_slot):
+    """``[(offset_seconds, percent of traffic on the new slot)]`` from the traffic steps and rollback."""
+    points = []
+    for event in events:
+        if event["event"] == "traffic_step":
+            weights = {slot: number(value) or 0.0 for slot, value in (event["data"].get("weights") or {}).items()}
+            total = sum(weights.values())
+            if idle_slot and total > 0:
+                points.append((event["offset_seconds"], round(100.0 * weights.get(idle_slot, 0.0) / total, 2)))
+        elif event["event"] == "rolled_back" and points:
+            points.append((event["offset_seconds"], 0.0))
+    return points
+
+
+def format_threshold(rule, value):
+    """A threshold as people read it: rates in percent, latencies in ms, ratios as 2.00x."""
+    value = number(value)
+    if value is None:
+        return "-"
+    if rule in RATE_RULES:
+        return "%.2f%%" % (value * 100)
+    if rule in MS_RULES:
+        return "%.1f ms" % value
+    if rule == "max_latency_ratio":
+        return "%.2fx" % value
+    return "%g" % value
+
+
+def format_duration(seconds):
+    """``42.1 s`` or ``3 min 05 s``."""
+    seconds = number(seconds)
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return "%.1f s" % seconds
+    minutes, rest = divmod(round(seconds), 60)
+    return "%d min %02d s" % (minutes, rest)
+
+
+def human_bytes(size):
+    """``1.4 MiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            break
+        size /= 1024.0
+    return ("%d %s" if unit == "B" else "%.1f %s") % (size, unit)
