@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 BUILD := build
 COLLECTION_TREE := $(BUILD)/ansible_collections/shipyard/deploy
 # Debian packages the tests start for real (PostgreSQL 15 is the second server version).
-DEB_PACKAGES := postgresql haproxy nginx-light sqitch libdbd-pg-perl prometheus
+DEB_PACKAGES := postgresql postgresql-client haproxy nginx-light sqitch libdbd-pg-perl prometheus
 DEB_BINARIES := /usr/lib/postgresql/*/bin/postgres haproxy nginx sqitch prometheus
 PYTEST_ARGS ?=
 
