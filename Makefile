@@ -10,9 +10,9 @@ DEB_PACKAGES := postgresql postgresql-client haproxy nginx-light sqitch libdbd-p
 DEB_BINARIES := /usr/lib/postgresql/*/bin/postgres haproxy nginx sqitch prometheus
 PYTEST_ARGS ?=
 
-.PHONY: test venv system-deps lint sanity unit integration collection-tree demo demo-stop clean
+.PHONY: test venv system-deps lint ansible-lint changelog-lint sanity unit integration collection-tree demo demo-stop clean
 
-test: venv system-deps lint sanity unit integration
+test: venv system-deps lint ansible-lint changelog-lint sanity unit integration
 
 venv: $(BIN)/.installed
 
@@ -38,6 +38,22 @@ system-deps:
 
 lint: venv
 	$(BIN)/ruff check .
+
+# ansible-lint (profile and exclusions in .ansible-lint) must resolve shipyard.deploy.* modules and
+# roles: it runs offline and does not install the collection itself, so lint against an installed
+# build of the collection (made from the same file copy as ansible-test's).
+LINT_COLLECTIONS := $(BUILD)/lint-collections
+ansible-lint: venv collection-tree
+	rm -rf $(BUILD)/dist $(LINT_COLLECTIONS)
+	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/dist $(COLLECTION_TREE) >/dev/null
+	$(BIN)/ansible-galaxy collection install --offline --force -p $(LINT_COLLECTIONS) $(BUILD)/dist/shipyard-deploy-*.tar.gz 2>&1 | \
+	  grep -v "is not part of the configured Ansible collections paths" || true
+	test -f $(LINT_COLLECTIONS)/ansible_collections/shipyard/deploy/MANIFEST.json
+	PATH="$(abspath $(BIN)):$$PATH" ANSIBLE_COLLECTIONS_PATH="$(abspath $(LINT_COLLECTIONS))" ansible-lint --nocolor
+
+# changelogs/: fragments and changelog.yaml in antsibull-changelog's format
+changelog-lint: venv
+	$(BIN)/antsibull-changelog lint
 
 # ansible-test wants the collection at ansible_collections/<ns>/<name>: copy the files git knows.
 collection-tree:

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: canary_analysis
 short_description: Compare a canary slot with its baseline over a window and return pass, fail or inconclusive
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Measures the canary and the baseline for O(window) seconds from one metric source, applies the
     rules of O(rules), and returns a verdict - C(pass), C(fail) or C(inconclusive) - with every

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: deployment_record
 short_description: Record deployment events in a ledger and ask it what happened
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Appends one event of a deployment (started, backup, migration, each traffic step, success,
     rollback…) to an append-only ledger, a JSON-lines file or one S3 object.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: health_check
 short_description: Check many HTTP(S), TCP and PostgreSQL targets concurrently and wait until they are healthy
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Probes every target of O(targets) concurrently in one task (a pool of O(workers) threads, pooled
     keep-alive HTTP connections), so hundreds of URLs are checked in about a second when healthy.

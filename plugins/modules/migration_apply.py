@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: migration_apply
 short_description: Apply a directory of plain SQL migrations safely, with a ledger and undo
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Applies C(V<version>__<description>.sql) files in version order (C(V1_1) and C(V1.1) are both
     version 1.1), recording each in a ledger table with its SHA-256, time, duration and outcome.

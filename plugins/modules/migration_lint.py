@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: migration_lint
 short_description: Find dangerous statements in SQL migrations before they reach production
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Parses SQL with a real PostgreSQL parser (pglast, the PostgreSQL 17 grammar) and reports
     each finding with its rule, file, line, statement, why it is dangerous and the safe

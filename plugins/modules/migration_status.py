@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: migration_status
 short_description: Check a database's migration state against the release's migration files, for any common tool
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the history table of Flyway (C(flyway_schema_history)), Liquibase (C(databasechangelog)),
     sqitch (C(sqitch.changes) and C(sqitch.events)), Alembic (C(alembic_version)), golang-migrate

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: notify
 short_description: Send a deployment notification to a Slack-compatible webhook
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Posts a message about a deployment (start, success, failure, rollback) to a Slack-compatible
     incoming webhook (Slack, Mattermost, Rocket.Chat, Microsoft Teams workflows that accept C(text)).

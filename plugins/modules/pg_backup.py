@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: pg_backup
 short_description: Stream a verified logical backup of a PostgreSQL database to a directory or S3
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Runs C(pg_dump --format=custom) (uncompressed) and streams its output through multi-threaded zstd
     into a local directory or an S3 prefix, computing size and SHA-256 on the fly. No full-size temporary

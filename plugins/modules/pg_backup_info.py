@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: pg_backup_info
 short_description: List the pg_backup backups in a directory or S3 location, and how old the newest is
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Lists the backups made by M(shipyard.deploy.pg_backup) in a local directory or C(s3://bucket/prefix),
     newest first - id, database, creation time, age, size and whether each is complete.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: pg_database
 short_description: Create or drop a PostgreSQL database
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes a database present or absent - what backup verification needs to clean up its scratch
     database, and what a test or a restore rehearsal needs to prepare one.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: pg_restore
 short_description: Restore a verified pg_backup backup into a PostgreSQL database, target untouched until proven
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Restores a backup made by M(shipyard.deploy.pg_backup), by id or C(latest), from a local directory
     or S3 into the database O(target).

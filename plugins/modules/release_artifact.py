@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: release_artifact
 short_description: Fetch a release artifact, verify its SHA-256, unpack it atomically, prune old releases
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Streams an artifact (a path on the host, an http(s) URL, or C(s3://bucket/key)) to a hidden
     temporary file while computing its SHA-256, refuses it unless it matches O(checksum), then

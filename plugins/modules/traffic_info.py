@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: traffic_info
 short_description: Read where the traffic goes on HAProxy, nginx or an AWS ALB
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the current split between slots of a router - percent per slot, the active slot (the one
     with 100%, if any) and each member's weight and state - so that playbooks and rollbacks know where

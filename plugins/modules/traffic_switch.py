@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: traffic_switch
 short_description: Move a share of traffic between blue and green slots on HAProxy, nginx or an AWS ALB
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Declarative traffic split between slots (for example C(blue) and C(green)) of one router, for
     blue-green flips and canary steps. Give the percentages per slot with O(weights), or put all
