@@ -9,100 +9,22 @@ check mode, rollback, a bad canary rolled back automatically, backup verificatio
 from __future__ import annotations
 
 import glob
-import importlib.util
-import json
 import os
-import subprocess
-import sys
-import tempfile
 import time
 
 import pytest
+from harness import browser
 from harness.load import LoadGenerator
-from harness.net import free_port
-from harness.playbook import REPO_ROOT
+from harness.stack import running_stack
 from harness.webhook import WebhookReceiver
 
-INVENTORY = os.path.join(REPO_ROOT, "inventory", "local")
-PLAYBOOKS = os.path.join(REPO_ROOT, "playbooks")
-
-
-def load_infra():
-    spec = importlib.util.spec_from_file_location("shipyard_demo_infra", os.path.join(REPO_ROOT, "demo", "infra.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class Stack:
-    def __init__(self, root, ports, runner):
-        self.root, self.ports, self.runner = root, ports, runner
-
-    @property
-    def url(self):
-        return "http://127.0.0.1:%d/" % self.ports["haproxy"]
-
-    def extra_vars(self, **more):
-        with open(os.path.join(self.root, "pg-password")) as handle:
-            password = handle.read().strip()
-        variables = {
-            "shipyard_demo_root": self.root,
-            "shipyard_slots": {"blue": {"port": self.ports["blue"]}, "green": {"port": self.ports["green"]}},
-            "shipyard_db": {"host": "127.0.0.1", "port": self.ports["postgres"], "user": "postgres",
-                            "password": password, "database": "shop"},
-            "shipyard_app_env": {"DATABASE_URL": "postgresql://postgres:%s@127.0.0.1:%d/shop"
-                                 % (password, self.ports["postgres"]), "LOG_LEVEL": "warn"},
-        }
-        variables.update(more)
-        return variables
-
-    def run(self, name, check=False, **more):
-        return self.runner.run(os.path.join(PLAYBOOKS, name + ".yml"), extra_vars=self.extra_vars(**more),
-                               inventory=INVENTORY, check=check, timeout=600)
-
-    def serving(self):
-        import requests
-
-        return requests.get(self.url, timeout=5).json()
-
-    def ledger(self):
-        path = os.path.join(self.root, "ledger.jsonl")
-        if not os.path.exists(path):
-            return []
-        with open(path) as handle:
-            return [json.loads(line) for line in handle]
-
-    def snapshot(self):
-        """Everything a deploy could change: releases, slot links, traffic, ledger, schema history."""
-        app = os.path.join(self.root, "app")
-        links = {s: os.readlink(os.path.join(app, s)) for s in ("blue", "green")
-                 if os.path.islink(os.path.join(app, s))}
-        releases = sorted(os.listdir(os.path.join(app, "releases"))) if os.path.isdir(app) else []
-        import psycopg
-
-        variables = self.extra_vars()
-        db = dict(variables["shipyard_db"])
-        with psycopg.connect(dbname=db.pop("database"), **db) as conn:
-            history = conn.execute("select version, success from shipyard_schema_history order by 1").fetchall()
-        backups = sorted(glob.glob(os.path.join(self.root, "backups", "*")))
-        return {"links": links, "releases": releases, "ledger": len(self.ledger()), "history": history,
-                "serving": self.serving(), "backups": backups}
+from ansible_collections.shipyard.deploy.plugins.module_utils.report.charts import COLORS
 
 
 @pytest.fixture(scope="module")
 def stack(playbook):
-    infra = load_infra()
-    # not under pytest's private tmp: the PostgreSQL service user must be able to enter it
-    root = tempfile.mkdtemp(prefix="shipyard-stack-")
-    os.chmod(root, 0o755)  # noqa: S103
-    ports = {name: free_port() for name in ("postgres", "haproxy", "haproxy_admin", "blue", "green")}
-    infra.start(root, ports)
-    subprocess.run([sys.executable, os.path.join(REPO_ROOT, "demo", "build_artifacts.py"),
-                    os.path.join(root, "artifacts")], check=True, capture_output=True)
-    try:
-        yield Stack(root, ports, playbook)
-    finally:
-        infra.stop(root, purge=True)
+    with running_stack(playbook) as running:
+        yield running
 
 
 def test_deploy_from_nothing_then_blue_green_under_load(stack):
@@ -122,8 +44,18 @@ def test_deploy_from_nothing_then_blue_green_under_load(stack):
     assert counts["slots"].get("blue", 0) > 0 and counts["slots"].get("green", 0) > 0, counts
     assert run.stats["custom"]["_run"]["shipyard_deployment"]["outcome"] == "succeeded"
     outcomes = [r["event"] for r in stack.ledger() if r["version"] == "2.0.0"]
-    assert outcomes[0] == "started" and outcomes[-1] == "succeeded"
-    assert "backup" in outcomes and "migration" in outcomes
+    assert outcomes == ["started", "preflight", "backup", "migration", "release", "health", "traffic_step",
+                        "succeeded"], outcomes
+    # the deploy report is written next to the ledger and its place is exported for AWX
+    report = run.stats["custom"]["_run"]["shipyard_deployment"]["report"]
+    assert os.path.dirname(report["html"]) == os.path.join(stack.root, "reports")
+    with open(report["markdown"], encoding="utf-8") as handle:
+        summary = handle.read()
+    assert summary.startswith("# shop 2.0.0 to local: succeeded"), summary[:200]
+    assert "| Database backup |" in summary and "No rollback." in summary
+    with open(report["html"], encoding="utf-8") as handle:
+        page = handle.read()
+    assert 'data-chart="traffic"' in page and 'data-chart="error-rate"' not in page  # blue-green: no analysis
 
 
 def test_redeploying_the_live_version_changes_nothing(stack):
@@ -210,6 +142,15 @@ def test_bad_canary_is_rolled_back_automatically(stack, record_property):
     assert "error rate" in webhook.received[1]["text"] and webhook.token not in run.output
     exported = run.stats["custom"]["_run"]["shipyard_deployment"]
     assert exported["outcome"] == "rolled_back" and exported["version"] == "3.0.0"
+    # every analysis window is in the ledger with per-slot figures, and in the report
+    windows = [r["data"] for r in stack.ledger() if r["event"] == "analysis" and r["version"] == "3.0.0"]
+    assert windows and windows[-1]["verdict"] == "fail" and windows[-1]["percent"] == 5
+    assert windows[-1]["measurements"]["canary"]["error_rate"] > 0.05
+    assert "details" not in windows[-1]["measurements"]["canary"]
+    with open(exported["report"]["markdown"], encoding="utf-8") as handle:
+        summary = handle.read()
+    assert summary.startswith("# shop 3.0.0 to local: rolled back") and "| 5% | fail |" in summary, summary
+    stack.canary_report = exported["report"]["html"]
     # what users saw: failed requests, and time from the first bad answer to the last answer from the canary
     bad = [t for t, slot, outcome in load.timeline if outcome == 500]
     canary = [t for t, slot, outcome in load.timeline if slot == "blue" or outcome == 500]
@@ -221,6 +162,20 @@ def test_bad_canary_is_rolled_back_automatically(stack, record_property):
     print("bad canary: %d of %d requests failed; %.1f s from the first bad answer to all traffic back"
           % (counts["failed"], counts["total"], exposure))
     assert counts["failed"] < 0.05 * counts["total"]  # 5% of traffic at most, 30% of it failing
+
+
+def test_report_of_the_rolled_back_canary_renders_in_a_browser(stack, tmp_path):
+    """What a person opening the report sees: the steps, the charts drawn, the verdict."""
+    dom, png = browser.render(stack.canary_report, str(tmp_path))
+    assert dom.count('<svg class="chart"') == 4, dom[:2000]
+    for text in ("rolled back", "Database backup", "Canary analysis", "max_error_rate", "Rolled back"):
+        assert text in dom, text
+    colours = browser.colour_counts(png, [COLORS["canary"], COLORS["baseline"], COLORS["traffic"],
+                                          COLORS["threshold"]])
+    assert colours["non_white"] > 0.02 * colours["total"], colours
+    for name in ("canary", "baseline", "traffic", "threshold"):
+        # chart lines and points of every series are on screen, not just in the markup
+        assert colours[COLORS[name]] > 200, (name, colours)
 
 
 def test_backup_verification_passes_then_catches_corruption_and_staleness(stack):

@@ -1,0 +1,100 @@
+"""AWX jobs without AWX: the deploy and backup-verification job templates through ansible-runner.
+
+ansible-runner is the engine AWX runs every job with.  Each job here gets a private data directory
+as AWX writes it: the project (thin playbooks importing the collection's), the inventory (the demo's,
+with this stack's ports as inventory variables), the database password as a credential injects it
+(an extra variable), and the collection from ANSIBLE_COLLECTIONS_PATH: the build installed by
+`ansible-galaxy collection install`, as in an execution environment.  The servers are real (demo stack).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from harness.awx import PrivateDataDir
+from harness.stack import INVENTORY, running_stack
+
+PROJECT_PLAYBOOKS = {"deploy.yml": "shipyard.deploy.deploy", "backup_verify.yml": "shipyard.deploy.backup_verify"}
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with running_stack() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def awx_job(stack, installed_collection, tmp_path_factory):
+    """Make and run one job: ``awx_job(playbook, ident, survey)`` -> RunnerJob."""
+    password = stack.password
+    # the inventory must not know the password: only the credential does (demo/infra.py's file is hidden)
+    hidden = os.path.join(stack.root, "pg-password")
+    os.rename(hidden, hidden + ".away")
+
+    def run(playbook, ident, **survey):
+        data_dir = PrivateDataDir(tmp_path_factory.mktemp("awx-job-" + ident))
+        for name, fqcn in PROJECT_PLAYBOOKS.items():
+            data_dir.project_playbook(name, fqcn)
+        data_dir.inventory(INVENTORY, overrides=stack.inventory_vars())
+        data_dir.env(
+            extravars=dict(survey, shipyard_db_password=password),
+            envvars={"ANSIBLE_COLLECTIONS_PATH": installed_collection.path,
+                     "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
+                     "ANSIBLE_LOCAL_TEMP": os.path.join(data_dir.path, "tmp")},
+            settings={"job_timeout": 600},
+        )
+        job = data_dir.run(playbook, ident)
+        job.password = password
+        return job
+
+    try:
+        yield run
+    finally:
+        os.rename(hidden + ".away", hidden)
+
+
+def assert_no_password(job):
+    # the search would find it: the job's own input holds it, as AWX's private data directory does
+    with open(os.path.join(job.artifact_dir, "..", "..", "env", "extravars")) as handle:
+        assert job.password in handle.read()
+    leaks = [path for path, content in job.files() if job.password.encode() in content]
+    assert leaks == [], "the database password is in %s" % leaks
+
+
+def test_deploy_job_template(stack, awx_job):
+    job = awx_job("deploy.yml", "deploy", shipyard_version="1.0.0", shipyard_strategy="bluegreen")
+    assert (job.rc, job.status) == (0, "successful"), job.output
+    assert stack.serving() == {"slot": "blue", "version": "1.0.0", "path": "/"}
+    events = job.events
+    assert events[0]["event"] == "playbook_on_start" and events[-1]["event"] == "playbook_on_stats"
+    assert not [e for e in events if e["event"] == "runner_on_failed" and not e["event_data"].get("ignore_errors")]
+    assert "PLAY RECAP" in job.stdout
+    # what the job template exports (AWX: the job's artifacts, extra variables of later workflow nodes)
+    deployment = job.stats()["shipyard_deployment"]
+    assert deployment["version"] == "1.0.0" and deployment["outcome"] == "succeeded"
+    last = stack.ledger()[-1]
+    assert (last["deployment_id"], last["event"]) == (deployment["deployment_id"], "succeeded")
+    assert deployment["backup_id"]
+    assert_no_password(job)
+
+
+def test_backup_verification_job_template(stack, awx_job):
+    job = awx_job("backup_verify.yml", "backup-verify")
+    assert (job.rc, job.status) == (0, "successful"), job.output
+    verification = job.stats()["backup_verification"]
+    assert verification["verified"] is True
+    # the backup the deploy job took (before the first migration: no rows yet) is the one proven restorable
+    deployed = [r for r in stack.ledger() if r["event"] == "backup"][-1]["data"]
+    assert (verification["backup_id"], verification["sha256"]) == (deployed["backup_id"], deployed["sha256"])
+    assert_no_password(job)
+
+
+def test_a_failing_backup_verification_fails_the_job(stack, awx_job):
+    """What the nightly schedule's failure notification fires on: the job status."""
+    job = awx_job("backup_verify.yml", "backup-stale", shipyard_backup_max_age=0)
+    assert (job.rc, job.status) == (2, "failed"), job.output
+    failed = [e for e in job.events if e["event"] == "runner_on_failed"]
+    assert failed and "h old" in failed[-1]["event_data"]["res"]["msg"]
+    assert "backup_verification" not in job.stats()
+    assert_no_password(job)
