@@ -13,12 +13,9 @@ import os
 import time
 
 import pytest
-from harness import browser
 from harness.load import LoadGenerator
 from harness.stack import running_stack
 from harness.webhook import WebhookReceiver
-
-from ansible_collections.shipyard.deploy.plugins.module_utils.report.charts import COLORS
 
 
 @pytest.fixture(scope="module")
