@@ -126,3 +126,5 @@ def test_the_collection_declares_its_dependencies_to_ansible_builder(installed_c
     assert meta == {"version": 1, "dependencies": {"python": "requirements.txt", "system": "bindep.txt"}}
     for name in ("requirements.txt", "bindep.txt"):
         assert os.path.isfile(os.path.join(installed_collection.root, name)), name
+    # the image recipe is the repository's, not the collection's (galaxy.yml build_ignore)
+    assert not os.path.exists(os.path.join(installed_collection.root, "execution-environment.yml"))
