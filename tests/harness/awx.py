@@ -114,11 +114,14 @@ class PrivateDataDir:
         with open(os.path.join(group_all, "10-overrides.yml"), "w") as handle:
             yaml.safe_dump(overrides or {}, handle, sort_keys=False)
 
-    def env(self, extravars=None, envvars=None, settings=None):
-        """env/extravars, env/envvars and env/settings (YAML files, private)."""
+    def env(self, extravars=None, envvars=None, settings=None, cmdline=None):
+        """env/extravars, env/envvars and env/settings (YAML files, private); env/cmdline (``-vvv``:
+        the job template's verbosity)."""
         for name, data in (("extravars", extravars), ("envvars", envvars), ("settings", settings)):
             if data is not None:
                 write_private(os.path.join(self.path, "env", name), yaml.safe_dump(data))
+        if cmdline:
+            write_private(os.path.join(self.path, "env", "cmdline"), cmdline)
 
     def run(self, playbook, ident, timeout=600):
         """``ansible-runner run`` on this directory; returns the job's artifacts."""

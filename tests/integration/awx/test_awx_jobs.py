@@ -32,7 +32,7 @@ def awx_job(stack, installed_collection, tmp_path_factory):
     hidden = os.path.join(stack.root, "pg-password")
     os.rename(hidden, hidden + ".away")
 
-    def run(playbook, ident, **survey):
+    def run(playbook, ident, verbosity=0, **survey):
         data_dir = PrivateDataDir(tmp_path_factory.mktemp("awx-job-" + ident))
         for name, fqcn in PROJECT_PLAYBOOKS.items():
             data_dir.project_playbook(name, fqcn)
@@ -43,6 +43,7 @@ def awx_job(stack, installed_collection, tmp_path_factory):
                      "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
                      "ANSIBLE_LOCAL_TEMP": os.path.join(data_dir.path, "tmp")},
             settings={"job_timeout": 600},
+            cmdline="-" + "v" * verbosity if verbosity else None,
         )
         job = data_dir.run(playbook, ident)
         job.password = password
@@ -63,10 +64,11 @@ def assert_no_password(job):
 
 
 def test_deploy_job_template(stack, awx_job):
-    job = awx_job("deploy.yml", "deploy", shipyard_version="1.0.0", shipyard_strategy="bluegreen")
+    # verbosity 3 (Debug): module arguments and results are in the output, where a secret would show
+    job = awx_job("deploy.yml", "deploy", verbosity=3, shipyard_version="1.0.0", shipyard_strategy="bluegreen")
     assert (job.rc, job.status) == (0, "successful"), job.output
     assert stack.serving() == {"slot": "blue", "version": "1.0.0", "path": "/"}
-    events = job.events
+    events = [e for e in job.events if e["event"] != "verbose"]  # -vvv adds free-text lines
     assert events[0]["event"] == "playbook_on_start" and events[-1]["event"] == "playbook_on_stats"
     assert not [e for e in events if e["event"] == "runner_on_failed" and not e["event_data"].get("ignore_errors")]
     assert "PLAY RECAP" in job.stdout

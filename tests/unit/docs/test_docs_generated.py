@@ -106,7 +106,7 @@ def test_links_between_pages_point_at_existing_pages_and_anchors(generator, page
         for target in re.findall(r"\]\(([^)\s]+)\)", CODE_BLOCK.sub("", content)):
             if target.startswith(("http://", "https://", "<")):
                 continue
-            page, _, fragment = target.partition("#")
+            page, fragment = [*target.split("#", 1), ""][:2]
             resolved = os.path.normpath(os.path.join(os.path.dirname(path), page)) if page else path
             exists = resolved in pages or os.path.exists(os.path.join(generator.DOCS, resolved))
             assert exists, (path, target)

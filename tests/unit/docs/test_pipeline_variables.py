@@ -1,4 +1,4 @@
-"""docs/playbook-variables.yml against the playbooks and the example inventories, so it cannot go stale.
+"""docs/pipeline-variables.yml against the playbooks and the example inventories, so it cannot go stale.
 
 Every shipyard_* variable a playbook reads (and does not set itself) is described there; every one
 described there is read by some playbook; every shipyard_* variable an inventory sets is described (or is
@@ -14,7 +14,7 @@ import re
 import pytest
 import yaml
 
-SPEC_HINT = "describe it in docs/playbook-variables.yml and run `make docs`"
+SPEC_HINT = "describe it in docs/pipeline-variables.yml and run `make docs`"
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_every_variable_a_playbook_reads_is_described(generator, spec):
 def test_every_described_variable_is_read_by_a_playbook(generator, spec):
     read = set().union(*(generator.playbook_usage(name).referenced for name in generator.playbook_names()))
     unused = sorted(set(spec["variables"]) - read)
-    assert not unused, "docs/playbook-variables.yml describes variables no playbook reads: %s" % ", ".join(unused)
+    assert not unused, "docs/pipeline-variables.yml describes variables no playbook reads: %s" % ", ".join(unused)
 
 
 def test_variables_set_inside_a_task_file_count_as_read(generator):
