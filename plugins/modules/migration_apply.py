@@ -28,18 +28,26 @@ description:
 author:
   - Shipyard Deploy Maintainers (@shipyard-deploy)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - shipyard.deploy.postgres
 attributes:
   check_mode:
-    support: full
-    description:
+    support: partial
+    details:
       - Runs every pending migration (or undo) inside one transaction and rolls it back, then
         reports what would apply and the first error it would hit (the task fails on an error).
-        Non-transactional files cannot be tried this way and are listed in RV(not_verified); when a
-        later file fails after one of them, the task warns instead of failing.
+        The ledger is neither created nor written.
+      - Not everything can be tried this way. Non-transactional files (C(-- shipyard:no-transaction))
+        are not run and are listed in RV(not_verified); when a later file fails after one of them,
+        the task warns instead of failing.
+      - The trial is real SQL on the real database. It holds the locks its statements take until
+        the rollback (each wait bounded by O(lock_timeout)), and sequences it advances with
+        C(nextval) stay advanced, because PostgreSQL never rolls sequences back.
   diff_mode:
     support: none
-    description: There is nothing to show as a diff; the result lists what changed.
+    details: The result lists the migrations applied or undone; there is no before/after diff.
+  platform:
+    platforms: posix
 options:
   path:
     description:

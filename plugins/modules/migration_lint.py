@@ -30,13 +30,17 @@ description:
   - It only reads files; it never connects to a database.
 author:
   - Shipyard Deploy Maintainers (@shipyard-deploy)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
-    description: The module only reads files, so check mode does exactly the same.
+    details: The module only reads files, so check mode does exactly the same.
   diff_mode:
     support: none
-    description: There is nothing to show as a diff; the result lists what changed.
+    details: The module changes nothing, so there is no diff.
+  platform:
+    platforms: posix
 options:
   paths:
     description:

@@ -29,14 +29,17 @@ description:
 author:
   - Shipyard Deploy Maintainers (@shipyard-deploy)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - shipyard.deploy.postgres
 attributes:
   check_mode:
     support: full
-    description: The module only reads, in a read-only session; check mode does the same.
+    details: The module only reads, in a read-only session; check mode does the same.
   diff_mode:
     support: none
-    description: There is nothing to show as a diff; the result lists what changed.
+    details: The module changes nothing, so there is no diff.
+  platform:
+    platforms: posix
 options:
   tool:
     description:

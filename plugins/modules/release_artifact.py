@@ -27,7 +27,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reports whether the release would be fetched and which releases would be removed; fetches nothing.
+    details: Reports whether the release would be fetched and which releases would be removed. It fetches
+      nothing, so the checksum and the archive's entries are verified only when the task really runs.
   diff_mode:
     support: full
     details: Shows the list of releases before and after.

@@ -38,10 +38,10 @@ def test_artifact_holds_the_collection_and_nothing_from_the_working_tree(built_c
         manifest = json.load(archive.extractfile("MANIFEST.json"))
         files = json.load(archive.extractfile("FILES.json"))
     info = manifest["collection_info"]
-    assert (info["namespace"], info["name"], info["version"]) == ("shipyard", "deploy",
-                                                                 built_collection.version)
-    assert {f["name"] for f in files["files"] if f["ftype"] == "file"} == members - {"MANIFEST.json",
-                                                                                      "FILES.json"}
+    expected = ("shipyard", "deploy", built_collection.version)
+    assert (info["namespace"], info["name"], info["version"]) == expected
+    listed = {f["name"] for f in files["files"] if f["ftype"] == "file"}
+    assert listed == members - {"MANIFEST.json", "FILES.json"}
 
 
 def _ansible_paths(output):
