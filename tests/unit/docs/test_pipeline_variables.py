@@ -121,3 +121,19 @@ def test_the_page_lists_each_playbooks_variables(generator, spec):
     # rollback reads shipyard_version only to redeploy: optional there
     rollback = page.split('<a id="playbook-rollback"></a>')[1].split('<a id="playbook-staging"></a>')[0]
     assert re.search(r"- optional: .*\[`shipyard_version`\]", rollback)
+
+
+@pytest.mark.parametrize("page", ["getting-started.md", "pipeline.md"])
+def test_hand_written_guides_name_only_real_variables_and_playbooks(generator, spec, page):
+    with open(os.path.join(generator.DOCS, page)) as handle:
+        text = handle.read()
+    exports = set().union(*(book.get("exports", {}) for book in spec["playbooks"].values()))
+    unknown = sorted(set(generator.VARIABLE.findall(text)) - set(spec["variables"]) - exports)
+    assert not unknown, "docs/%s names variables no playbook reads: %s" % (page, ", ".join(unknown))
+    content = set(generator.module_names()) | set(generator.role_names()) | set(generator.playbook_names())
+    named = set(re.findall(r"\bshipyard\.deploy\.([a-z_]+)\b", text)) - {"postgresql", "aws", "traffic"}
+    assert sorted(named - content) == []
+    for playbook in re.findall(r"ansible-playbook shipyard\.deploy\.([a-z_]+)", text):
+        assert playbook in generator.playbook_names(), playbook
+    rollback = spec["playbooks"]["rollback"]["role_options"]["options"]
+    assert sorted(set(re.findall(r"-e (rollback_[a-z_]+)=", text)) - set(rollback)) == []
