@@ -10,6 +10,7 @@ then print what happened and how to stop the local infrastructure.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import subprocess
@@ -100,6 +101,10 @@ def main():
         reason = last["data"].get("reason", "")
         print("%-10s %-7s %s%s" % (events[0]["version"], last["event"], events[0]["deployment_id"],
                                    ("  reason: " + reason) if reason else ""))
+    reports = sorted(glob.glob(os.path.join(DEMO, "reports", "*.html")), key=os.path.getmtime)
+    if reports:
+        print("deploy reports (open in a browser): %s/\n  newest: %s" % (
+            os.path.relpath(os.path.dirname(reports[-1]), ROOT), os.path.relpath(reports[-1], ROOT)))
     import urllib.request
 
     with urllib.request.urlopen("http://127.0.0.1:18080/", timeout=5) as response:

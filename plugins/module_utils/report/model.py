@@ -81,10 +81,18 @@ def deployment_view(summary):
     }
 
 
+def step_weights(data):
+    """Percent per slot of a traffic step; the roles record the router's whole read-back there."""
+    weights = data.get("weights") or {}
+    if isinstance(weights.get("weights"), dict):
+        weights = weights["weights"]
+    return {slot: value for slot, value in weights.items() if number(value) is not None}
+
+
 def _slot_taking_over(events):
     """The slot whose weight grows in the traffic steps (for ledgers without a started event)."""
     for event in events:
-        weights = event["data"].get("weights") if event["event"] == "traffic_step" else None
+        weights = step_weights(event["data"]) if event["event"] == "traffic_step" else None
         if weights:
             return max(weights, key=lambda slot: number(weights[slot]) or 0)
     return None
@@ -152,7 +160,7 @@ def describe(name, data):
         return "%s%% step, window %s: %s - %s" % (_percent_text(data.get("percent")), data.get("attempt", 1),
                                                    data.get("verdict", "?"), data.get("reason", ""))
     if name == "traffic_step":
-        weights = data.get("weights") or {}
+        weights = step_weights(data)
         shares = ", ".join("%s %s" % (slot, weights[slot]) for slot in sorted(weights))
         verdict = data.get("verdict")
         said = "; verdict %s" % verdict if verdict not in (None, "none") else ""
@@ -236,7 +244,7 @@ def _traffic_share(events, idle_slot):
     points = []
     for event in events:
         if event["event"] == "traffic_step":
-            weights = {slot: number(value) or 0.0 for slot, value in (event["data"].get("weights") or {}).items()}
+            weights = {slot: number(value) for slot, value in step_weights(event["data"]).items()}
             total = sum(weights.values())
             if idle_slot and total > 0:
                 points.append((event["offset_seconds"], round(100.0 * weights.get(idle_slot, 0.0) / total, 2)))

@@ -13,9 +13,12 @@ import os
 import time
 
 import pytest
+from harness import browser
 from harness.load import LoadGenerator
 from harness.stack import running_stack
 from harness.webhook import WebhookReceiver
+
+from ansible_collections.shipyard.deploy.plugins.module_utils.report.charts import COLORS
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +44,18 @@ def test_deploy_from_nothing_then_blue_green_under_load(stack):
     assert counts["slots"].get("blue", 0) > 0 and counts["slots"].get("green", 0) > 0, counts
     assert run.stats["custom"]["_run"]["shipyard_deployment"]["outcome"] == "succeeded"
     outcomes = [r["event"] for r in stack.ledger() if r["version"] == "2.0.0"]
-    assert outcomes[0] == "started" and outcomes[-1] == "succeeded"
-    assert "backup" in outcomes and "migration" in outcomes
+    assert outcomes == ["started", "preflight", "backup", "migration", "release", "health", "traffic_step",
+                        "succeeded"], outcomes
+    # the deploy report is written next to the ledger and its place is exported for AWX
+    report = run.stats["custom"]["_run"]["shipyard_deployment"]["report"]
+    assert os.path.dirname(report["html"]) == os.path.join(stack.root, "reports")
+    with open(report["markdown"], encoding="utf-8") as handle:
+        summary = handle.read()
+    assert summary.startswith("# shop 2.0.0 to local: succeeded"), summary[:200]
+    assert "| Database backup |" in summary and "No rollback." in summary
+    with open(report["html"], encoding="utf-8") as handle:
+        page = handle.read()
+    assert 'data-chart="traffic"' in page and 'data-chart="error-rate"' not in page  # blue-green: no analysis
 
 
 def test_redeploying_the_live_version_changes_nothing(stack):
@@ -129,6 +142,15 @@ def test_bad_canary_is_rolled_back_automatically(stack, record_property):
     assert "error rate" in webhook.received[1]["text"] and webhook.token not in run.output
     exported = run.stats["custom"]["_run"]["shipyard_deployment"]
     assert exported["outcome"] == "rolled_back" and exported["version"] == "3.0.0"
+    # every analysis window is in the ledger with per-slot figures, and in the report
+    windows = [r["data"] for r in stack.ledger() if r["event"] == "analysis" and r["version"] == "3.0.0"]
+    assert windows and windows[-1]["verdict"] == "fail" and windows[-1]["percent"] == 5
+    assert windows[-1]["measurements"]["canary"]["error_rate"] > 0.05
+    assert "details" not in windows[-1]["measurements"]["canary"]
+    with open(exported["report"]["markdown"], encoding="utf-8") as handle:
+        summary = handle.read()
+    assert summary.startswith("# shop 3.0.0 to local: rolled back") and "| 5% | fail |" in summary, summary
+    stack.canary_report = exported["report"]["html"]
     # what users saw: failed requests, and time from the first bad answer to the last answer from the canary
     bad = [t for t, slot, outcome in load.timeline if outcome == 500]
     canary = [t for t, slot, outcome in load.timeline if slot == "blue" or outcome == 500]
@@ -140,6 +162,22 @@ def test_bad_canary_is_rolled_back_automatically(stack, record_property):
     print("bad canary: %d of %d requests failed; %.1f s from the first bad answer to all traffic back"
           % (counts["failed"], counts["total"], exposure))
     assert counts["failed"] < 0.05 * counts["total"]  # 5% of traffic at most, 30% of it failing
+
+
+def test_report_of_the_rolled_back_canary_renders_in_a_browser(stack, tmp_path):
+    """What a person opening the report sees: the steps, the charts drawn, the verdict."""
+    dom, png = browser.render(stack.canary_report, str(tmp_path))
+    assert dom.count('<svg class="chart"') == 4, dom[:2000]
+    for text in ("rolled back", "Database backup", "Canary analysis", "max_error_rate", "Rolled back"):
+        assert text in dom, text
+    colours = browser.colour_counts(png, [COLORS["canary"], COLORS["baseline"], COLORS["traffic"],
+                                          COLORS["threshold"]])
+    assert colours["non_white"] > 0.02 * colours["total"], colours
+    for name in ("canary", "baseline", "traffic", "threshold"):
+        # the points and lines of every series are on screen, not just in the markup: the legend
+        # swatches alone are about 36 pixels per chart (72 for a slot, in two charts), one
+        # analysis window adds a point of about 50 pixels to each
+        assert colours[COLORS[name]] > 120, (name, colours)
 
 
 def test_backup_verification_passes_then_catches_corruption_and_staleness(stack):

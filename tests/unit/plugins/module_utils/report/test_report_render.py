@@ -152,13 +152,17 @@ def test_markdown_summary(view):
 
 def test_bluegreen_report_has_no_analysis_but_a_traffic_chart():
     steps = [(0, "started", {"strategy": "bluegreen", "live_slot": "blue", "idle_slot": "green"}),
-             (3, "traffic_step", {"weights": {"blue": 0, "green": 100}, "verdict": "healthy"}),
+             # as the roles record it: the router's read-back, weights inside
+             (3, "traffic_step", {"weights": {"weights": {"blue": 0, "green": 100}, "active": "green",
+                                              "slots": {}}, "verdict": "healthy"}),
              (4, "succeeded", {"slot": "green"})]
     records = [ledger.new_record("d", "staging", "shop", "2.0.0", name, data,
                                  moment=T0 + datetime.timedelta(seconds=offset)) for offset, name, data in steps]
     view = deployment_view(ledger.summarize(records, "d"))
     page = render_html(view)
     assert [svg.get("data-chart") for svg in svg_elements(page)] == ["timeline", "traffic"]
+    assert view["traffic"] == [(3.0, 100.0)] and view["idle_slot"] == "green"
+    assert "weights blue 0, green 100; verdict healthy" in page
     assert "No canary analysis" in page and "No rollback." in page and "No backup" in page
 
 
