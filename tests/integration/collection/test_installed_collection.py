@@ -51,6 +51,19 @@ def _ansible_paths(output):
     return paths
 
 
+def _assert_ran_from(run, install, *expected):
+    """Every task and module file of ``run`` lies in ``install`` (but the play the test wrote)."""
+    output = run.output
+    generated = [a for a in run.argv if a.endswith(".yml")]
+    paths = [p for p in _ansible_paths(output) if p not in generated]
+    for suffix in expected:
+        assert any(p.endswith(suffix) for p in paths), (suffix, output)
+    outside = sorted({p for p in paths if not p.startswith(install)})
+    assert not outside, outside
+    for part in ("plugins", "roles", "playbooks"):
+        assert os.path.join(REPO_ROOT, part) not in output
+
+
 def test_offline_install_runs_backup_and_verification_from_the_install(
         installed_collection, installed_playbook, pg, pg_db, tmp_path):
     install = installed_collection.path + os.sep
@@ -71,6 +84,7 @@ def test_offline_install_runs_backup_and_verification_from_the_install(
     }]), verbosity=3)
     assert run.rc == 0, run.output
     assert run.task("Back up")["changed"] is True
+    _assert_ran_from(run, install, "/plugins/modules/pg_backup.py")
 
     # the collection's own playbook, by its FQCN, from the installed copy
     run = installed_playbook.run("shipyard.deploy.backup_verify", extra_vars={
@@ -83,13 +97,8 @@ def test_offline_install_runs_backup_and_verification_from_the_install(
     assert report["verified"] is True and int(report["rows"]) == 500, report
     assert pg.password not in run.output
 
-    paths = _ansible_paths(run.output)
-    assert any(p.endswith("/roles/backup_verify/tasks/main.yml") for p in paths), run.output
-    assert any(p.endswith("/plugins/modules/pg_restore.py") for p in paths), run.output
-    outside = sorted({p for p in paths if not p.startswith(install)})
-    assert not outside, outside
-    for part in ("plugins", "roles", "playbooks"):
-        assert os.path.join(REPO_ROOT, part) not in run.output
+    _assert_ran_from(run, install, "/roles/backup_verify/tasks/main.yml",
+                     "/plugins/modules/pg_restore.py")
 
     with pg.connect() as conn:
         left = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
