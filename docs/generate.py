@@ -336,6 +336,8 @@ def module_page(name, data, secrets):
     links = Links("../")
     out = [GENERATED_NOTE % ("plugins/modules/%s.py" % name), "",
            "# %s.%s — %s" % (COLLECTION, name, markup(doc.get("short_description"), context, links, cell=True)), ""]
+    if doc.get("version_added") and doc["version_added"] != "historical":
+        out += ["*New in %s %s.*" % (doc.get("version_added_collection") or COLLECTION, doc["version_added"]), ""]
     out += [markup(doc.get("description"), context, links), ""]
     if doc.get("requirements"):
         out += ["## Requirements", ""] + ["- " + markup(r, context, links, cell=True) for r in doc["requirements"]]
