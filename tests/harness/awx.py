@@ -98,6 +98,11 @@ class PrivateDataDir:
         with open(os.path.join(self.path, "project", name), "w") as handle:
             yaml.safe_dump([{"name": "Run " + fqcn, "ansible.builtin.import_playbook": fqcn}], handle, sort_keys=False)
 
+    def project_file(self, name, text):
+        """Any other file of the project (a playbook of its own)."""
+        with open(os.path.join(self.path, "project", name), "w") as handle:
+            handle.write(text)
+
     def inventory(self, source, overrides=None):
         """Copy an inventory directory (hosts and group_vars); ``overrides`` become group_vars of ``all``.
 

@@ -10,10 +10,13 @@ with this stack's ports as inventory variables), the database password as a cred
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from harness.awx import PrivateDataDir
+from harness.playbook import REPO_ROOT
 from harness.stack import INVENTORY, running_stack
+from harness.webhook import WebhookReceiver
 
 PROJECT_PLAYBOOKS = {"deploy.yml": "shipyard.deploy.deploy", "backup_verify.yml": "shipyard.deploy.backup_verify"}
 
@@ -32,10 +35,12 @@ def awx_job(stack, installed_collection, tmp_path_factory):
     hidden = os.path.join(stack.root, "pg-password")
     os.rename(hidden, hidden + ".away")
 
-    def run(playbook, ident, verbosity=0, **survey):
+    def run(playbook, ident, verbosity=0, project=None, **survey):
         data_dir = PrivateDataDir(tmp_path_factory.mktemp("awx-job-" + ident))
         for name, fqcn in PROJECT_PLAYBOOKS.items():
             data_dir.project_playbook(name, fqcn)
+        for name, text in (project or {}).items():
+            data_dir.project_file(name, text)
         data_dir.inventory(INVENTORY, overrides=stack.inventory_vars())
         data_dir.env(
             extravars=dict(survey, shipyard_db_password=password),
@@ -55,12 +60,22 @@ def awx_job(stack, installed_collection, tmp_path_factory):
         os.rename(hidden + ".away", hidden)
 
 
-def assert_no_password(job):
-    # the search would find it: the job's own input holds it, as AWX's private data directory does
-    with open(os.path.join(job.artifact_dir, "..", "..", "env", "extravars")) as handle:
-        assert job.password in handle.read()
-    leaks = [path for path, content in job.files() if job.password.encode() in content]
-    assert leaks == [], "the database password is in %s" % leaks
+def assert_no_secret(job, secret=None):
+    """Neither ``secret`` nor the database password is in anything the job wrote."""
+    for value in filter(None, (job.password, secret)):
+        # the search would find it: the job's own input holds it, as AWX's private data directory does
+        with open(os.path.join(job.artifact_dir, "..", "..", "env", "extravars")) as handle:
+            assert value in handle.read()
+        leaks = [path for path, content in job.files() if value.encode() in content]
+        assert leaks == [], "a secret is in %s" % leaks
+
+
+def docs_announce_playbook():
+    """The workflow node of docs/awx.md that uses the deploy job's exported stats."""
+    with open(os.path.join(REPO_ROOT, "docs", "awx.md"), encoding="utf-8") as handle:
+        blocks = re.findall(r"```yaml\n(# announce.yml in the project\n.*?)```", handle.read(), flags=re.S)
+    assert len(blocks) == 1, "docs/awx.md has no announce.yml example"
+    return blocks[0]
 
 
 def test_deploy_job_template(stack, awx_job):
@@ -78,7 +93,23 @@ def test_deploy_job_template(stack, awx_job):
     last = stack.ledger()[-1]
     assert (last["deployment_id"], last["event"]) == (deployment["deployment_id"], "succeeded")
     assert deployment["backup_id"]
-    assert_no_password(job)
+    assert_no_secret(job)
+    stack.exported = job.stats()
+
+
+def test_a_later_workflow_node_uses_the_exported_deployment(stack, awx_job):
+    """AWX hands a job's artifacts to the next workflow nodes as extra variables: docs/awx.md's announce node."""
+    webhook = WebhookReceiver().start()
+    try:
+        job = awx_job("announce.yml", "announce", project={"announce.yml": docs_announce_playbook()},
+                      shipyard_webhook_url=webhook.url, **stack.exported)
+    finally:
+        webhook.stop()
+    assert (job.rc, job.status) == (0, "successful"), job.output
+    (message,) = webhook.received
+    assert message["text"].startswith(":white_check_mark: Deployment of shop 1.0.0 to local succeeded"), message
+    assert "succeeded in " in message["text"]
+    assert_no_secret(job, webhook.token)
 
 
 def test_backup_verification_job_template(stack, awx_job):
@@ -89,7 +120,7 @@ def test_backup_verification_job_template(stack, awx_job):
     # the backup the deploy job took (before the first migration: no rows yet) is the one proven restorable
     deployed = [r for r in stack.ledger() if r["event"] == "backup"][-1]["data"]
     assert (verification["backup_id"], verification["sha256"]) == (deployed["backup_id"], deployed["sha256"])
-    assert_no_password(job)
+    assert_no_secret(job)
 
 
 def test_a_failing_backup_verification_fails_the_job(stack, awx_job):
@@ -99,4 +130,4 @@ def test_a_failing_backup_verification_fails_the_job(stack, awx_job):
     failed = [e for e in job.events if e["event"] == "runner_on_failed"]
     assert failed and "h old" in failed[-1]["event_data"]["res"]["msg"]
     assert "backup_verification" not in job.stats()
-    assert_no_password(job)
+    assert_no_secret(job)
