@@ -8,6 +8,7 @@ the way the image build does, and `bindep` checks this Debian host against binde
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -20,7 +21,8 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import ca
 BIN = os.path.dirname(sys.executable)
 REQUIREMENTS = os.path.join(REPO_ROOT, "requirements.txt")
 BINDEP = os.path.join(REPO_ROOT, "bindep.txt")
-# Any network use would fail: the context must come from the checkout alone.
+# Any network use would fail: the context must come from the checkout alone.  Where we may, the
+# command runs in a network namespace with no interface at all (root here); the proxies cover the rest.
 OFFLINE = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "",
            "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9", "no_proxy": ""}
 
@@ -31,15 +33,24 @@ def requirement_lines(path):
         return [line.split("#")[0].strip() for line in handle if line.split("#")[0].strip()]
 
 
-def tool(name, *args, **kwargs):
-    return subprocess.run([os.path.join(BIN, name), *args], capture_output=True, text=True, check=False, **kwargs)
+def tool(name, *args, prefix=(), **kwargs):
+    return subprocess.run([*prefix, os.path.join(BIN, name), *args], capture_output=True, text=True, check=False,
+                          **kwargs)
+
+
+def no_network():
+    """``unshare -n`` when this process may create a network namespace, else nothing."""
+    if not shutil.which("unshare"):
+        return []
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
+    return ["unshare", "-n"] if probe.returncode == 0 else []
 
 
 def test_builder_create_writes_a_context_that_installs_our_requirements(tmp_path):
     context = tmp_path / "context"
     run = tool("ansible-builder", "create", "--file", os.path.join(REPO_ROOT, "execution-environment.yml"),
                "--context", str(context), "--output-filename", "Containerfile",
-               env=dict(os.environ, **OFFLINE))
+               env=dict(os.environ, **OFFLINE), prefix=no_network())
     assert run.returncode == 0, run.stdout + run.stderr
     containerfile = (context / "Containerfile").read_text()
     build = context / "_build"
