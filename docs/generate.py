@@ -74,7 +74,8 @@ def start_ansible_doc(plugin_type, names, collections):
     argv = [executable if os.path.exists(executable) else "ansible-doc", "-t", plugin_type, "--json"]
     argv += ["%s.%s" % (COLLECTION, name) for name in names]
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_NOCOLOR="1")
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # run outside the checkout, so that no ansible.cfg of the current directory changes the output
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=collections)
     return proc, names
 
 
