@@ -44,9 +44,9 @@ lint: venv
 # build of the collection (made from the same file copy as ansible-test's).
 LINT_COLLECTIONS := $(BUILD)/lint-collections
 ansible-lint: venv collection-tree
-	rm -rf $(BUILD)/dist $(LINT_COLLECTIONS)
-	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/dist $(COLLECTION_TREE) >/dev/null
-	$(BIN)/ansible-galaxy collection install --offline --force -p $(LINT_COLLECTIONS) $(BUILD)/dist/shipyard-deploy-*.tar.gz 2>&1 | \
+	rm -rf $(BUILD)/lint-dist $(LINT_COLLECTIONS)
+	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/lint-dist $(COLLECTION_TREE) >/dev/null
+	$(BIN)/ansible-galaxy collection install --offline --force -p $(LINT_COLLECTIONS) $(BUILD)/lint-dist/shipyard-deploy-*.tar.gz 2>&1 | \
 	  grep -v "is not part of the configured Ansible collections paths" || true
 	test -f $(LINT_COLLECTIONS)/ansible_collections/shipyard/deploy/MANIFEST.json
 	PATH="$(abspath $(BIN)):$$PATH" ANSIBLE_COLLECTIONS_PATH="$(abspath $(LINT_COLLECTIONS))" ansible-lint --nocolor
