@@ -84,6 +84,11 @@ def test_rollback_flips_back_in_seconds(stack):
     last = stack.ledger()[-1]
     assert last["event"] == "rolled_back" and last["version"] == "2.0.0"
     assert last["data"]["reason"] == "test: back to 1.0.0"
+    # the report of the deployment that was rolled back now says so, and the job exports it
+    exported = run.stats["custom"]["_run"]["shipyard_deployment"]
+    assert exported["outcome"] == "rolled_back" and exported["version"] == "2.0.0"
+    with open(exported["report"]["markdown"], encoding="utf-8") as handle:
+        assert "to slot blue: test: back to 1.0.0" in handle.read()
     # 2.0.0 is no longer a good version: deploying it again is allowed and moves traffic back
     run = stack.run("deploy", shipyard_version="2.0.0")
     assert run.rc == 0, run.output
