@@ -93,6 +93,14 @@ def test_deploy_job_template(stack, awx_job):
     last = stack.ledger()[-1]
     assert (last["deployment_id"], last["event"]) == (deployment["deployment_id"], "succeeded")
     assert deployment["backup_id"]
+    # the deploy report: written next to the ledger (on the EE, for AWX), its place exported
+    report = deployment["report"]
+    assert os.path.dirname(report["html"]) == os.path.join(stack.root, "reports")
+    with open(report["markdown"], encoding="utf-8") as handle:
+        assert handle.read().startswith("# shop 1.0.0 to local: succeeded")
+    for path in (report["html"], report["markdown"]):  # reports get shared: no secret in them either
+        with open(path, "rb") as handle:
+            assert job.password.encode() not in handle.read(), path
     assert_no_secret(job)
     stack.exported = job.stats()
 
@@ -109,6 +117,7 @@ def test_a_later_workflow_node_uses_the_exported_deployment(stack, awx_job):
     (message,) = webhook.received
     assert message["text"].startswith(":white_check_mark: Deployment of shop 1.0.0 to local succeeded"), message
     assert "succeeded in " in message["text"]
+    assert stack.exported["shipyard_deployment"]["report"]["html"] in message["text"]
     assert_no_secret(job, webhook.token)
 
 
