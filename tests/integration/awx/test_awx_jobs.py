@@ -18,7 +18,8 @@ from harness.playbook import REPO_ROOT
 from harness.stack import INVENTORY, running_stack
 from harness.webhook import WebhookReceiver
 
-PROJECT_PLAYBOOKS = {"deploy.yml": "shipyard.deploy.deploy", "backup_verify.yml": "shipyard.deploy.backup_verify"}
+PROJECT_PLAYBOOKS = {"deploy.yml": "shipyard.deploy.deploy", "backup_verify.yml": "shipyard.deploy.backup_verify",
+                     "rollback.yml": "shipyard.deploy.rollback"}
 
 
 @pytest.fixture(scope="module")
@@ -139,4 +140,21 @@ def test_a_failing_backup_verification_fails_the_job(stack, awx_job):
     failed = [e for e in job.events if e["event"] == "runner_on_failed"]
     assert failed and "h old" in failed[-1]["event_data"]["res"]["msg"]
     assert "backup_verification" not in job.stats()
+    assert_no_secret(job)
+
+
+def test_rollback_job_template_with_survey_answers(stack, awx_job):
+    """docs/awx.md's rollback survey: multiple-choice answers arrive as the strings "false"/"true"."""
+    job = awx_job("deploy.yml", "deploy-2", shipyard_version="2.0.0", shipyard_strategy="bluegreen")
+    assert (job.rc, job.status) == (0, "successful"), job.output
+    assert stack.serving()["version"] == "2.0.0"
+    job = awx_job("rollback.yml", "rollback", rollback_reason="awx: 2.0.0 misbehaves",
+                  rollback_restore_database="false", rollback_emergency="false")
+    assert (job.rc, job.status) == (0, "successful"), job.output
+    assert stack.serving() == {"slot": "blue", "version": "1.0.0", "path": "/"}
+    rolled_back = job.stats()["shipyard_deployment"]
+    assert (rolled_back["version"], rolled_back["outcome"]) == ("2.0.0", "rolled_back")
+    last = stack.ledger()[-1]
+    assert last["event"] == "rolled_back" and last["data"]["reason"] == "awx: 2.0.0 misbehaves"
+    assert last["data"]["database_restored"] is False and last["data"]["emergency"] is False
     assert_no_secret(job)
