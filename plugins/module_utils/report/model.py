@@ -150,15 +150,16 @@ def describe(name, data):
         if not applied:
             return "schema already at %s, nothing applied" % (data.get("current_version") or "the expected version")
         versions = [item.get("version", "?") if isinstance(item, dict) else str(item) for item in applied]
-        return "applied %s (schema %s to %s)" % (", ".join(versions), data.get("previous_version") or "empty",
-                                                data.get("current_version") or "?")
+        return "applied %s (schema %s to %s)" % (
+            ", ".join(versions), data.get("previous_version") or "empty", data.get("current_version") or "?")
     if name == "release":
         return "version %s on slot %s" % (data.get("version", "?"), data.get("slot", "?"))
     if name == "health":
         return "%s of %s targets healthy" % (data.get("healthy_targets", "?"), data.get("targets", "?"))
     if name == "analysis":
-        return "%s%% step, window %s: %s - %s" % (_percent_text(data.get("percent")), data.get("attempt", 1),
-                                                   data.get("verdict", "?"), data.get("reason", ""))
+        return "%s%% step, window %s: %s - %s" % (
+            _percent_text(data.get("percent")), data.get("attempt", 1), data.get("verdict", "?"),
+            data.get("reason", ""))
     if name == "traffic_step":
         weights = step_weights(data)
         shares = ", ".join("%s %s" % (slot, weights[slot]) for slot in sorted(weights))

@@ -60,4 +60,3 @@ def run_deployment_report(params, check_mode, diff_mode):
     if diff_mode:
         result["diff"] = diffs or [{"before": "", "after": ""}]
     return result
-

@@ -223,8 +223,9 @@ def render_markdown(view):
         out += [_md_table(["Step", "Verdict", "Canary errors", "Baseline errors", "Canary latency",
                            "Baseline latency", "Rules not passed"], rows), ""]
         if view["thresholds"]:
-            out += ["Thresholds: %s" % ", ".join("%s %s" % (rule, format_threshold(rule, value))
-                                                for rule, value in sorted(view["thresholds"].items())), ""]
+            limits = ["%s %s" % (rule, format_threshold(rule, value))
+                      for rule, value in sorted(view["thresholds"].items())]
+            out += ["Thresholds: %s" % ", ".join(limits), ""]
     else:
         out += ["No canary analysis in this deployment (strategy %s)." % (view["strategy"] or "-"), ""]
     rollback = view["rollback"]
