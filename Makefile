@@ -21,11 +21,19 @@ $(BIN)/.installed: requirements.txt requirements-test.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-test.txt
 	touch $@
 
+# On Debian, ask dpkg which packages are missing (a package such as postgresql-client or a font
+# adds no binary of its own to look for); elsewhere look for the binaries.
 system-deps:
 	@missing=""; \
-	for b in $(DEB_BINARIES); do \
-	  case "$$b" in */*) ls $$b >/dev/null 2>&1 || missing=1 ;; *) command -v $$b >/dev/null || missing=1 ;; esac; \
-	done; \
+	if command -v dpkg-query >/dev/null; then \
+	  for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -qx installed || missing="$$missing $$p"; \
+	  done; \
+	else \
+	  for b in $(DEB_BINARIES); do \
+	    case "$$b" in */*) ls $$b >/dev/null 2>&1 || missing=1 ;; *) command -v $$b >/dev/null || missing=1 ;; esac; \
+	  done; \
+	fi; \
 	if [ -z "$$missing" ]; then echo "system packages: present"; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  echo "installing Debian packages: $(DEB_PACKAGES)"; \

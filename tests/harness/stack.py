@@ -8,6 +8,7 @@ overridden.  Used by the release pipeline tests and by the AWX (ansible-runner) 
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import importlib.util
 import json
@@ -41,9 +42,9 @@ class Stack:
     def url(self):
         return "http://127.0.0.1:%d/" % self.ports["haproxy"]
 
-    @property
+    @functools.cached_property
     def password(self):
-        """The PostgreSQL superuser password demo/infra.py generated."""
+        """The PostgreSQL superuser password demo/infra.py generated (read once: the AWX tests hide the file)."""
         with open(os.path.join(self.root, "pg-password")) as handle:
             return handle.read().strip()
 

@@ -38,22 +38,35 @@ def nice_ticks(top, count=5):
     return ticks
 
 
+def time_ticks(first, last, count=6):
+    """Round seconds between ``first`` and ``last`` (multiples of a 1-2-2.5-5 step)."""
+    ticks = nice_ticks(last - first, count)
+    step = ticks[1] if len(ticks) > 1 else 1.0
+    tick = math.ceil(first / step - 1e-9) * step
+    found = []
+    while tick <= last + 1e-9:
+        found.append(round(tick, 10))
+        tick += step
+    return found
+
+
 def _label(value):
     return ("%.3f" % value).rstrip("0").rstrip(".") if value else "0"
 
 
-def line_chart(name, title, series, y_unit, thresholds=(), step=False):
+def line_chart(name, title, series, y_unit, thresholds=(), step=False, x_range=None):
     """An SVG line chart.
 
     ``series``: ``[{"name", "color", "points": [(x_seconds, y)]}]`` (None values are gaps);
     ``thresholds``: ``[(label, y)]`` drawn as dashed lines; ``step``: hold each value until the
-    next point (traffic weights change in steps, measurements do not).
+    next point (traffic weights change in steps, measurements do not); ``x_range``: ``(first, last)``
+    seconds to show (charts drawn one above the other share it), else the points' own range.
     """
     xs = [x for s in series for x, y in s["points"] if y is not None]
     ys = [y for s in series for x, y in s["points"] if y is not None] + [y for _label_, y in thresholds]
     if not xs:
         return _empty(name, title)
-    x_min, x_max = min(xs), max(xs)
+    x_min, x_max = x_range or (min(xs), max(xs))
     if x_max - x_min < 1e-9:
         x_min, x_max = x_min - 1, x_max + 1
     ticks = nice_ticks(max(ys) * 1.1 if ys else 1.0)
@@ -74,10 +87,9 @@ def line_chart(name, title, series, y_unit, thresholds=(), step=False):
                    % (MARGIN_LEFT, y, MARGIN_LEFT + plot_w, y))
         out.append('<text x="%d" y="%.1f" text-anchor="end" font-size="11" fill="#555">%s%s</text>'
                    % (MARGIN_LEFT - 6, y + 4, _label(tick), escape(y_unit)))
-    for x in nice_ticks(x_max - x_min, 6):
-        if x_min + x <= x_max + 1e-9:
-            out.append('<text x="%.1f" y="%d" text-anchor="middle" font-size="11" fill="#555">+%ss</text>'
-                       % (px(x_min + x), MARGIN_TOP + plot_h + 16, _label(x_min + x)))
+    for x in time_ticks(x_min, x_max):
+        out.append('<text x="%.1f" y="%d" text-anchor="middle" font-size="11" fill="#555">+%ss</text>'
+                   % (px(x), MARGIN_TOP + plot_h + 16, _label(x)))
     out.append('<text x="%d" y="%d" text-anchor="middle" font-size="11" fill="#555">seconds since the '
                'deployment started</text>' % (MARGIN_LEFT + plot_w // 2, HEIGHT - 6))
     out.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>'

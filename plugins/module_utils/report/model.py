@@ -126,7 +126,8 @@ def _status(event):
         verdict = data.get("verdict")
         if verdict in ("fail", "inconclusive", "unhealthy"):
             return "bad"
-        return "ok" if verdict in ("pass", "healthy") else "info"
+        # a traffic step without a verdict of its own: the weights moved, its analysis says the rest
+        return "ok" if verdict in ("pass", "healthy") or name == "traffic_step" else "info"
     if name == "health":
         return "ok" if data.get("healthy", True) else "bad"
     return "ok" if name in ("succeeded", "backup", "migration", "release", "preflight") else "info"
@@ -152,6 +153,10 @@ def describe(name, data):
         versions = [item.get("version", "?") if isinstance(item, dict) else str(item) for item in applied]
         return "applied %s (schema %s to %s)" % (
             ", ".join(versions), data.get("previous_version") or "empty", data.get("current_version") or "?")
+    if name == "preflight":
+        hosts = data.get("hosts") or []
+        return "release unpacked in %s%s, preflight checks passed" % (
+            data.get("release_dir", "?"), " on %s" % ", ".join(str(h) for h in hosts) if hosts else "")
     if name == "release":
         return "version %s on slot %s" % (data.get("version", "?"), data.get("slot", "?"))
     if name == "health":
@@ -266,6 +271,13 @@ def format_threshold(rule, value):
     if rule == "max_latency_ratio":
         return "%.2fx" % value
     return "%g" % value
+
+
+def format_time(text):
+    """An ISO 8601 UTC time of the ledger without its microseconds: ``2026-11-22 05:00:03Z``."""
+    if not text:
+        return "-"
+    return text.replace("T", " ").split(".")[0].rstrip("Z") + "Z"
 
 
 def format_duration(seconds):

@@ -15,6 +15,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.report import char
 from ansible_collections.shipyard.deploy.plugins.module_utils.report.model import (
     format_duration,
     format_threshold,
+    format_time,
     human_bytes,
     number,
 )
@@ -24,7 +25,8 @@ body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:24px
 padding:0 16px}
 h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd;padding-bottom:4px}
 table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border:1px solid #ddd;padding:4px 8px;
-text-align:left;vertical-align:top}th{background:#f5f5f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
+text-align:left;vertical-align:top}th{background:#f5f5f5}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .badge{display:inline-block;padding:3px 10px;border-radius:12px;color:#fff;font-weight:bold}
 .succeeded,.ok,.pass,.healthy{color:#1a7f37}.failed,.rolled_back,.bad,.fail{color:#c62828}.inconclusive{color:#b26a00}
 .badge.succeeded{background:#1a7f37;color:#fff}.badge.failed,.badge.rolled_back{background:#c62828;color:#fff}
@@ -63,11 +65,14 @@ def canary_charts(view):
     names = {"canary": "canary (%s)" % (view["idle_slot"] or "new"),
              "baseline": "baseline (%s)" % (view["live_slot"] or "old")}
     out = []
+    # one time axis for the three charts: from the first traffic step to the end of the deployment
+    starts = [t for t, _share in view["traffic"][:1]] + [a["offset_seconds"] for a in view["analyses"][:1]]
+    x_range = (min(starts), max(view["duration_seconds"], min(starts) + 1)) if starts else None
     if view["traffic"]:
         out.append(charts.line_chart(
             "traffic", "Traffic on the new version (%s)" % (view["idle_slot"] or "new slot"),
             [{"name": "traffic share", "color": charts.COLORS["traffic"], "points": view["traffic"]}],
-            "%", step=True))
+            "%", step=True, x_range=x_range))
     if view["analyses"]:
         limit = view["thresholds"].get("max_error_rate")
         out.append(charts.line_chart(
@@ -76,7 +81,7 @@ def canary_charts(view):
               "points": [(a["offset_seconds"], None if a[slot]["error_rate"] is None else a[slot]["error_rate"] * 100)
                          for a in view["analyses"]]} for slot in ("baseline", "canary")],
             "%", thresholds=[("max error rate %s" % format_threshold("max_error_rate", limit), limit * 100)]
-            if limit is not None else ()))
+            if limit is not None else (), x_range=x_range))
         latency_limit = view["thresholds"].get("max_latency_ms")
         out.append(charts.line_chart(
             "latency", "Latency per slot",
@@ -84,7 +89,7 @@ def canary_charts(view):
               "points": [(a["offset_seconds"], a[slot]["latency_ms"]) for a in view["analyses"]]}
              for slot in ("baseline", "canary")],
             " ms", thresholds=[("max latency %s" % format_threshold("max_latency_ms", latency_limit), latency_limit)]
-            if latency_limit is not None else ()))
+            if latency_limit is not None else (), x_range=x_range))
     return out
 
 
@@ -103,7 +108,7 @@ def render_html(view):
         ("Previous version", view["previous_version"] or "none (first deployment)"),
         ("Strategy", view["strategy"] or "-"),
         ("Slots", "%s → %s" % (view["live_slot"] or "none", view["idle_slot"] or "?")),
-        ("Started", view["started_at"]), ("Finished", view["finished_at"] or "-"),
+        ("Started", format_time(view["started_at"])), ("Finished", format_time(view["finished_at"])),
         ("Duration", format_duration(view["duration_seconds"])),
         ("Backup", (view["backup"] or {}).get("backup_id") or "none"),
     ], header=False))
@@ -126,8 +131,8 @@ def render_html(view):
             _e(analysis["verdict"]), _e(analysis["verdict"])))
         window = analysis["window"]
         out.append("<p>%s<br>Window: %s s, %s to %s</p>" % (
-            _e(analysis["reason"]), _e(window.get("seconds", "?")), _e(window.get("started", "?")),
-            _e(window.get("ended", "?"))))
+            _e(analysis["reason"]), _e(window.get("seconds", "?")), _e(format_time(window.get("started"))),
+            _e(format_time(window.get("ended")))))
         out.append(_html_table(
             ["Slot", "Requests", "Errors", "Error rate", "Latency"],
             [(_e(analysis[slot]["slot"] or slot), _count(analysis[slot]["requests"]),
@@ -204,7 +209,7 @@ def render_markdown(view):
     out += [_md_table(["", ""], [
         ("Previous version", view["previous_version"] or "none (first deployment)"),
         ("Strategy", view["strategy"]), ("Slots", "%s → %s" % (view["live_slot"] or "none", view["idle_slot"] or "?")),
-        ("Started", view["started_at"]), ("Finished", view["finished_at"]),
+        ("Started", format_time(view["started_at"])), ("Finished", format_time(view["finished_at"])),
         ("Duration", format_duration(view["duration_seconds"])),
         ("Backup", (view["backup"] or {}).get("backup_id") or "none"),
     ]), "", "## Timeline", "", _md_table(

@@ -15,6 +15,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.report.model impor
     deployment_view,
     format_duration,
     format_threshold,
+    format_time,
     human_bytes,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.report.publish import (
@@ -62,12 +63,11 @@ def canary_rollback_ledger():
         (11, "migration", {"applied": [{"version": "3"}], "previous_version": "2", "current_version": "3"}),
         (15, "release", {"version": "3.0.0", "slot": "green"}),
         (16, "health", {"targets": 1, "healthy_targets": 1}),
-        (17, "traffic_step", {"percent": 5, "weights": {"blue": 95, "green": 5}, "verdict": "pending"}),
+        # as the traffic role records it: the step when the weights change, then each analysis window
+        (17, "traffic_step", {"percent": 5, "weights": {"weights": {"blue": 95, "green": 5}}, "switch_ms": 2.1}),
         (26, "analysis", analysis(5, 1, 0.01, 0.0, 3.0, 2.5, "pass")),
-        (26.5, "traffic_step", {"percent": 5, "weights": {"blue": 95, "green": 5}, "verdict": "pass"}),
-        (27, "traffic_step", {"percent": 25, "weights": {"blue": 75, "green": 25}, "verdict": "pending"}),
+        (27, "traffic_step", {"percent": 25, "weights": {"weights": {"blue": 75, "green": 25}}, "switch_ms": 2.0}),
         (36, "analysis", analysis(25, 1, 0.3, 0.002, 4.0, 2.6, "fail")),
-        (36.5, "traffic_step", {"percent": 25, "weights": {"blue": 75, "green": 25}, "verdict": "fail"}),
         (37, "rolled_back", {"reason": "canary analysis at 25% fail: error rate <above> 5%", "to_slot": "blue",
                              "switch_ms": 2.4}),
     ]
@@ -97,11 +97,11 @@ def test_view_has_steps_with_durations_analyses_rollback_and_backup(view):
 
 
 def test_old_ledgers_without_analysis_events_use_the_traffic_steps():
+    # before 1.0.0 the step was recorded after its analysis, with the last window inside
     records = [r for r in canary_rollback_ledger() if r["event"] != "analysis"]
-    for record in records:
-        if record["event"] == "traffic_step" and record["data"]["verdict"] in ("pass", "fail"):
-            record["data"]["analysis"] = analysis(record["data"]["percent"], 1, 0.01, 0.0, 3.0, 2.5,
-                                                  record["data"]["verdict"])
+    for record, verdict in zip([r for r in records if r["event"] == "traffic_step"], ("pass", "fail")):
+        record["data"]["verdict"] = verdict
+        record["data"]["analysis"] = analysis(record["data"]["percent"], 1, 0.01, 0.0, 3.0, 2.5, verdict)
     view = deployment_view(ledger.summarize(records, "shop-production-1"))
     assert [a["verdict"] for a in view["analyses"]] == ["pass", "fail"]
 
@@ -113,6 +113,10 @@ def svg_elements(html_text):
 
 def test_html_is_self_contained_and_escapes_ledger_text(view):
     page = render_html(view)
+    # the three canary charts share one time axis: first traffic step to the end
+    for svg in svg_elements(page)[1:]:
+        labels = [t.text for t in svg.iter(SVG + "text") if (t.text or "").startswith("+")]
+        assert labels == ["+20s", "+25s", "+30s", "+35s"], labels
     assert "<script" not in page and not re.search(r"""(src|href)=["']?(https?:)?//""", page)
     assert "&lt;above&gt;" in page and "<above>" not in page
     names = [svg.get("data-chart") for svg in svg_elements(page)]
@@ -174,6 +178,8 @@ def test_formatting():
     assert human_bytes(512) == "512 B" and human_bytes(1536000) == "1.5 MiB"
     assert charts.nice_ticks(27) == [0, 10, 20, 30]
     assert report_key("shop/prod 1", ".md") == "shop_prod_1.md"
+    assert charts.time_ticks(17.3, 37) == [20, 25, 30, 35]
+    assert format_time("2026-11-22T04:00:09.123456Z") == "2026-11-22 04:00:09Z"
 
 
 def test_written_once_then_unchanged_check_mode_writes_nothing(tmp_path):
