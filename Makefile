@@ -10,7 +10,7 @@ DEB_PACKAGES := postgresql postgresql-client haproxy nginx-light sqitch libdbd-p
 DEB_BINARIES := /usr/lib/postgresql/*/bin/postgres haproxy nginx sqitch prometheus chromium
 PYTEST_ARGS ?=
 
-.PHONY: test venv system-deps lint ansible-lint changelog-lint sanity unit integration collection-tree demo demo-stop docs clean
+.PHONY: test venv system-deps lint ansible-lint changelog-lint sanity unit integration collection-tree demo demo-stop docs release-notes clean
 
 test: venv system-deps lint ansible-lint changelog-lint sanity unit integration
 
@@ -62,6 +62,12 @@ ansible-lint: venv collection-tree
 # changelogs/: fragments and changelog.yaml in antsibull-changelog's format
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint
+
+# Fold changelogs/fragments into the release of galaxy.yml's version and write CHANGELOG.rst
+# (--reload-plugins runs ansible-doc, hence the venv on PATH). See docs/development.md.
+release-notes: venv
+	PATH="$(abspath $(BIN)):$$PATH" antsibull-changelog release --update-existing --reload-plugins \
+	  --version $$(sed -n 's/^version: *//p' galaxy.yml)
 
 # ansible-test wants the collection at ansible_collections/<ns>/<name>: copy the files git knows.
 collection-tree:
