@@ -5,6 +5,7 @@
 - ``pg_db``: a fresh database on ``pg`` for one test, dropped afterwards.
 - ``s3``: a ``moto_server`` S3/ELBv2 endpoint; ``s3_bucket``: a fresh bucket on it.
 - ``playbook``: runs real ``ansible-playbook`` against localhost with the collection installed.
+- ``installed_collection``: the collection built by ``ansible-galaxy`` and installed offline, once.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from harness import postgres as pg_harness  # noqa: E402
+from harness.collection import WORKING_TREE_CLUTTER, build_collection, install_collection  # noqa: E402
 from harness.playbook import PlaybookRunner, collections_root  # noqa: E402
 from harness.s3 import MotoServer  # noqa: E402
 
@@ -92,3 +94,15 @@ def s3_bucket(s3):
 def playbook():
     workdir = tempfile.mkdtemp(prefix="shipyard-playbooks-")
     return PlaybookRunner(workdir)
+
+
+@pytest.fixture(scope="session")
+def installed_collection(tmp_path_factory):
+    """The Galaxy artifact built from the tracked files, installed offline: a harness.collection.InstalledCollection.
+
+    Built once for the session (collection and AWX tests share it) from a copy into which the working
+    tree's clutter is planted, so ``installed_collection.build`` also shows what build_ignore keeps out.
+    """
+    base = tmp_path_factory.mktemp("collection")
+    built = build_collection(base / "build", planted=WORKING_TREE_CLUTTER)
+    return install_collection(built, base / "install")

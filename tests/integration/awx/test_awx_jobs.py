@@ -45,7 +45,7 @@ def awx_job(stack, installed_collection, tmp_path_factory):
         data_dir.inventory(INVENTORY, overrides=stack.inventory_vars())
         data_dir.env(
             extravars=dict(survey, shipyard_db_password=password),
-            envvars={"ANSIBLE_COLLECTIONS_PATH": installed_collection.path,
+            envvars={"ANSIBLE_COLLECTIONS_PATH": installed_collection.collections_path,
                      "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
                      "ANSIBLE_LOCAL_TEMP": os.path.join(data_dir.path, "tmp")},
             settings={"job_timeout": 600},

@@ -76,7 +76,7 @@ def test_builder_create_writes_a_context_that_installs_our_requirements(tmp_path
 
 def test_builder_introspect_reads_the_installed_collection(installed_collection, tmp_path):
     pip_out, bindep_out = tmp_path / "requirements.txt", tmp_path / "bindep.txt"
-    run = tool("ansible-builder", "introspect", installed_collection.path,
+    run = tool("ansible-builder", "introspect", installed_collection.collections_path,
                "--write-pip", str(pip_out), "--write-bindep", str(bindep_out))
     assert run.returncode == 0, run.stdout + run.stderr
     source = "  # from collection shipyard.deploy"
@@ -90,7 +90,7 @@ def test_builder_introspect_reads_the_installed_collection(installed_collection,
 def test_combined_requirements_resolve_with_both_copies(installed_collection, tmp_path):
     """The image build lists our files twice (the EE's own and the collection's): pip must accept that."""
     combined = tmp_path / "requirements.txt"
-    run = tool("ansible-builder", "introspect", installed_collection.path,
+    run = tool("ansible-builder", "introspect", installed_collection.collections_path,
                "--user-pip", REQUIREMENTS,
                "--user-bindep", BINDEP, "--write-pip", str(combined))
     assert run.returncode == 0, run.stdout + run.stderr
@@ -132,10 +132,10 @@ def test_bindep_reports_what_is_missing(tmp_path):
 
 
 def test_the_collection_declares_its_dependencies_to_ansible_builder(installed_collection):
-    with open(os.path.join(installed_collection.root, "meta", "execution-environment.yml")) as handle:
+    with open(os.path.join(installed_collection.collection_dir, "meta", "execution-environment.yml")) as handle:
         meta = yaml.safe_load(handle)
     assert meta == {"version": 1, "dependencies": {"python": "requirements.txt", "system": "bindep.txt"}}
     for name in ("requirements.txt", "bindep.txt"):
-        assert os.path.isfile(os.path.join(installed_collection.root, name)), name
+        assert os.path.isfile(os.path.join(installed_collection.collection_dir, name)), name
     # the image recipe is the repository's, not the collection's (galaxy.yml build_ignore)
-    assert not os.path.exists(os.path.join(installed_collection.root, "execution-environment.yml"))
+    assert not os.path.exists(os.path.join(installed_collection.collection_dir, "execution-environment.yml"))

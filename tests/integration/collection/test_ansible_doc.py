@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
-from conftest import tracked_files
+from harness.collection import tracked_files
 from harness.playbook import REPO_ROOT
 
 NS = "shipyard.deploy."
@@ -108,7 +108,7 @@ def test_module_doc_renders_from_the_install_and_states_check_and_diff_support(
         module, ansible_doc, installed_collection):
     data = json.loads(_ok(ansible_doc["module-json"]))[NS + module]
     doc = data["doc"]
-    assert doc["filename"].startswith(installed_collection.path + os.sep), doc["filename"]
+    assert doc["filename"].startswith(installed_collection.collection_dir + os.sep), doc["filename"]
     assert doc["short_description"] and doc["description"] and doc["options"] is not None
     assert data["examples"].strip(), "no EXAMPLES"
     assert data["return"], "no RETURN"
@@ -132,7 +132,7 @@ def test_module_doc_renders_from_the_install_and_states_check_and_diff_support(
 def test_role_entry_point_doc_renders(role, entry, ansible_doc, installed_collection):
     data = json.loads(_ok(ansible_doc[(role, entry)]))[NS + role]
     assert data["collection"] == "shipyard.deploy"
-    assert data["path"] == installed_collection.path, data["path"]
+    assert data["path"] == installed_collection.collection_dir, data["path"]
     spec = data["entry_points"][entry]
     assert spec["short_description"], spec
     for name, option in (spec.get("options") or {}).items():

@@ -7,7 +7,7 @@ import os
 import re
 import tarfile
 
-from conftest import PLANTED
+from harness.collection import WORKING_TREE_CLUTTER
 from harness.playbook import REPO_ROOT, play
 
 # Paths that only a working tree has (tools, tests, make demo); none may be in the artifact.
@@ -22,7 +22,8 @@ def test_artifact_holds_the_collection_and_nothing_from_the_working_tree(built_c
     leaked = sorted(m for m in members if m.startswith(WORKING_TREE_ONLY) or "__pycache__" in m
                     or m.endswith((".pyc", ".tar.gz")))
     assert not leaked, leaked
-    assert not members & set(PLANTED)
+    assert built_collection.planted == WORKING_TREE_CLUTTER  # the clutter was in the source it was built from
+    assert not members & set(WORKING_TREE_CLUTTER)
     # only what git tracks, plus the two files the build writes
     assert members - tracked == {"MANIFEST.json", "FILES.json"}
 
@@ -66,10 +67,10 @@ def _assert_ran_from(run, install, *expected):
 
 def test_offline_install_runs_backup_and_verification_from_the_install(
         installed_collection, installed_playbook, pg, pg_db, tmp_path):
-    install = installed_collection.path + os.sep
-    assert sorted(os.listdir(installed_collection.root)) == ["ansible_collections"]
-    assert os.listdir(os.path.dirname(installed_collection.path)) == ["deploy"]
-    with open(os.path.join(installed_collection.path, "MANIFEST.json")) as handle:
+    install = installed_collection.collection_dir + os.sep
+    assert sorted(os.listdir(installed_collection.collections_path)) == ["ansible_collections"]
+    assert os.listdir(os.path.dirname(installed_collection.collection_dir)) == ["deploy"]
+    with open(os.path.join(installed_collection.collection_dir, "MANIFEST.json")) as handle:
         assert json.load(handle)["collection_info"]["name"] == "deploy"
 
     with pg.connect(pg_db) as conn:
