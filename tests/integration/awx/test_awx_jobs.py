@@ -106,6 +106,19 @@ def test_deploy_job_template(stack, awx_job):
     stack.exported = job.stats()
 
 
+def test_a_console_approval_is_refused_before_anything_moves(stack, awx_job):
+    """A pause in an AWX job waits for input that never comes: refuse it at once, not at the timeout."""
+    before = stack.snapshot()
+    ledger_before = len(stack.ledger())
+    job = awx_job("deploy.yml", "approval", shipyard_version="2.0.0", shipyard_strategy="canary",
+                  shipyard_approval_before_full=True, awx_job_id=42)
+    assert (job.rc, job.status) == (2, "failed"), job.output
+    failed = [e for e in job.events if e["event"] == "runner_on_failed"]
+    assert "workflow approval node" in failed[-1]["event_data"]["res"]["msg"]
+    assert stack.snapshot() == before and len(stack.ledger()) == ledger_before
+    assert_no_secret(job)
+
+
 def test_a_later_workflow_node_uses_the_exported_deployment(stack, awx_job):
     """AWX hands a job's artifacts to the next workflow nodes as extra variables: docs/awx.md's announce node."""
     webhook = WebhookReceiver().start()
