@@ -105,8 +105,11 @@ class Store:
         """A streaming binary reader (``read(n)``, ``close()``); StorageNotFound when missing."""
         raise NotImplementedError
 
-    def put_small(self, key, data):
-        """Write a whole small object atomically (it appears complete or not at all)."""
+    def put_small(self, key, data, content_type=None):
+        """Write a whole small object atomically (it appears complete or not at all).
+
+        ``content_type`` is kept by stores that have one (S3), so a browser shows the object.
+        """
         writer = self.open_writer(key)
         try:
             writer.write(data)
@@ -395,9 +398,10 @@ class S3Store(Store):
         response = self._call("read", key, self.client.get_object, Bucket=self.bucket, Key=self._full(key))
         return response["Body"]
 
-    def put_small(self, key, data):
+    def put_small(self, key, data, content_type=None):
+        extra = {"ContentType": content_type} if content_type else {}
         self._call("write", key, self.client.put_object, Bucket=self.bucket, Key=self._full(key),
-                   Body=bytes(data), **self.object_args)
+                   Body=bytes(data), **self.object_args, **extra)
 
     def list(self, prefix=""):
         root = self.prefix + "/" if self.prefix else ""

@@ -12,7 +12,10 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import Ship
 from ansible_collections.shipyard.deploy.plugins.module_utils.report.model import deployment_view
 from ansible_collections.shipyard.deploy.plugins.module_utils.report.render import render_html, render_markdown
 
-RENDERERS = {"html": (".html", render_html), "markdown": (".md", render_markdown)}
+RENDERERS = {
+    "html": (".html", "text/html; charset=utf-8", render_html),
+    "markdown": (".md", "text/markdown; charset=utf-8", render_markdown),
+}
 
 
 class ReportError(ShipyardError):
@@ -40,7 +43,7 @@ def run_deployment_report(params, check_mode, diff_mode):
               "steps": len(view["steps"]), "analyses": len(view["analyses"])}
     diffs = []
     for name in params["formats"]:
-        extension, render = RENDERERS[name]
+        extension, content_type, render = RENDERERS[name]
         key = report_key(params["deployment_id"], extension)
         text = render(view)
         try:
@@ -53,7 +56,7 @@ def run_deployment_report(params, check_mode, diff_mode):
         result["changed"] = True
         result["written"].append(name)
         if not check_mode:
-            store.put_small(key, text.encode("utf-8"))
+            store.put_small(key, text.encode("utf-8"), content_type=content_type)
         if diff_mode and name == "markdown":
             diffs.append({"before": before, "after": text, "before_header": store.url(key),
                           "after_header": store.url(key)})
