@@ -143,11 +143,18 @@ def start_supervisord(root, state):
     subprocess.run([supervisord, "-c", conf], check=True)
     pidfile = os.path.join(workdir, "supervisord.pid")
     deadline = time.monotonic() + 15
-    while not os.path.exists(pidfile) and time.monotonic() < deadline:
+    # supervisord creates the file before it writes the pid into it: wait for the number
+    while time.monotonic() < deadline:
+        try:
+            with open(pidfile) as handle:
+                text = handle.read().strip()
+        except FileNotFoundError:
+            text = ""
+        if text.isdigit():
+            state["supervisord_pid"] = int(text)
+            return "started"
         time.sleep(0.1)
-    with open(pidfile) as handle:
-        state["supervisord_pid"] = int(handle.read().strip())
-    return "started"
+    raise RuntimeError("supervisord wrote no pid to %s within 15 s; see %s" % (pidfile, os.path.join(workdir, "logs")))
 
 
 def start(root, ports=None):

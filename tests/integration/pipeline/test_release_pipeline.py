@@ -9,6 +9,7 @@ check mode, rollback, a bad canary rolled back automatically, backup verificatio
 from __future__ import annotations
 
 import glob
+import json
 import os
 import time
 
@@ -211,3 +212,24 @@ def test_production_refuses_a_version_never_deployed_to_staging(stack):
     assert "no succeeded deployment in staging" in run.output
     assert len(stack.ledger()) == before
     assert stack.serving()["version"] == "2.0.0"
+
+
+def test_deploy_with_the_ledger_and_reports_in_s3(stack, s3, s3_bucket):
+    """The AWX set-up: the job's container does not outlive the job, so ledger and reports live in S3."""
+    ledger = "s3://%s/shop/ledger.jsonl" % s3_bucket
+    # 1.0.0 lacks the schema's second migration: redeploy it without migrations, as rollback.yml does
+    run = stack.run("deploy", shipyard_version="1.0.0", shipyard_migrate=False, shipyard_ledger=ledger,
+                    shipyard_ledger_aws=s3.module_options())
+    assert run.rc == 0, run.output
+    assert stack.serving()["version"] == "1.0.0"
+    client = s3.client()
+    lines = client.get_object(Bucket=s3_bucket, Key="shop/ledger.jsonl")["Body"].read().decode().splitlines()
+    events = [json.loads(line)["event"] for line in lines]
+    assert events[0] == "started" and events[-1] == "succeeded" and "backup" in events, events
+    exported = run.stats["custom"]["_run"]["shipyard_deployment"]
+    assert exported["report"]["html"].startswith("s3://%s/shop/reports/" % s3_bucket)
+    key = exported["report"]["html"].split("/", 3)[3]
+    page = client.get_object(Bucket=s3_bucket, Key=key)
+    assert page["ContentType"] == "text/html; charset=utf-8"
+    assert "shop 1.0.0" in page["Body"].read().decode()
+    assert s3.module_options()["secret_key"] not in run.output
