@@ -76,3 +76,7 @@ class RouterError(ShipyardError):
 
 class HAProxyAPIError(ShipyardError):
     """HAProxy's runtime API could not be reached or gave an answer we cannot use."""
+
+
+class RolloutError(ShipyardError):
+    """A rollout stopped: rolled back, held, or failed before traffic moved (details say which)."""
