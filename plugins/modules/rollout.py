@@ -12,21 +12,21 @@ version_added: 1.1.0
 description:
   - Runs the whole traffic progression of one deployment in one task, against the router drivers of
     M(shipyard.deploy.traffic_switch) and the metric sources of M(shipyard.deploy.canary_analysis).
-  - "Before any traffic moves: the new slot's O(health_targets) must pass, and with O(preview.requests)
+  - "Before any traffic moves: the new slot's O(health_targets) must pass, and with C(preview.requests)
     synthetic requests go straight to the new slot and are judged like a canary, so a plainly broken
     release fails no user request."
   - "O(strategy=canary) shifts O(steps) percent at a time. Both slots are sampled every
     O(sample_interval) seconds and judged at every sample: the step fails the moment the one-sided
-    confidence bound of the canary's error rate is above O(analysis.rules.max_error_rate), or its latency
-    stays above O(analysis.rules.max_latency_ratio) times the baseline's for
-    O(analysis.rules.latency_sustain) samples, or a health check of the new slot fails more than
-    O(analysis.rules.max_health_failures) times in a row. A step passes only after its minimum duration
-    AND O(analysis.rules.min_requests) requests on both slots, with every rule within its limit. A step
+    confidence bound of the canary's error rate is above C(max_error_rate), or its latency
+    stays above C(max_latency_ratio) times the baseline's for
+    C(latency_sustain) samples, or a health check of the new slot fails more than
+    C(max_health_failures) times in a row. A step passes only after its minimum duration
+    AND C(min_requests) requests on both slots, with every rule within its limit. A step
     with too little evidence by its maximum duration is inconclusive and O(on_inconclusive) decides."
   - O(strategy=bluegreen) and O(strategy=direct) send all traffic at once. The very first deployment
     (no O(live_slot)) is always direct.
-  - "After 100%: the bake. For O(bake.duration) seconds the old slot stays warm and the new one is judged
-    against the old version's latency measured before the switch (O(bake.baseline_seconds), or the
+  - "After 100%: the bake. For C(bake.duration) seconds the old slot stays warm and the new one is judged
+    against the old version's latency measured before the switch (C(bake.baseline_seconds), or the
     baseline of the last canary step), its error rate and its health checks. A failure rolls back."
   - "Rollback is part of the task: all traffic goes back to O(live_slot) at once - it still runs the
     previous version, so no health check is waited for - and only then is it recorded; the task then fails
@@ -114,23 +114,145 @@ options:
             are O(step_min_duration) and O(step_max_duration).
         type: float
       haproxy:
-        description: Settings of the C(haproxy) source (C(socket), C(backend), C(timeout)).
+        description:
+          - Settings of the C(haproxy) source.
         type: dict
+        suboptions:
+          socket:
+            description:
+              - HAProxy runtime API address - a unix socket path (C(/run/haproxy/admin.sock), C(unix:/path))
+                or C(host:port) of a C(stats socket) bound to TCP.
+            type: str
+            required: true
+          backend:
+            description:
+              - Backend (proxy) that holds the slots' servers.
+            type: str
+            default: app
+          timeout:
+            description:
+              - Seconds one runtime API command may take.
+            type: float
+            default: 5
       prometheus:
-        description: Settings of the C(prometheus) source, as for M(shipyard.deploy.canary_analysis).
+        description:
+          - Settings of the C(prometheus) source.
         type: dict
+        suboptions:
+          url:
+            description:
+              - Base URL of the Prometheus HTTP API, for example C(http://prometheus:9090).
+            type: str
+            required: true
+          queries:
+            description:
+              - PromQL templates, each returning one number per slot (aggregate with C(sum) or C(max)).
+                Placeholders - C(${slot}), C(${role}) (C(canary) or C(baseline)), C(${window}) (for
+                example C(60s)) and the slot's O(analysis.slot_vars).
+              - Without C(latency) the latency rules are inconclusive.
+            type: dict
+            required: true
+            suboptions:
+              requests:
+                description:
+                  - Requests in the window, for example the C(sum) of an C(increase) of a counter over
+                    C([${window}]) (see the examples).
+                type: str
+              errors:
+                description:
+                  - Failed requests in the window.
+                type: str
+              latency:
+                description:
+                  - Latency, for example a p95 from a histogram with C(histogram_quantile) (see the examples).
+                type: str
+          latency_unit:
+            description:
+              - Unit of the C(latency) query's result.
+            type: str
+            choices: [seconds, milliseconds]
+            default: seconds
+          headers:
+            description:
+              - Extra HTTP headers (for example a tenant header of Mimir).
+            type: dict
+          bearer_token:
+            description:
+              - Bearer token for the API. Never logged or returned.
+            type: str
+          validate_certs:
+            description:
+              - Verify the TLS certificate of the API.
+            type: bool
+            default: true
+          ca_path:
+            description:
+              - CA bundle (PEM) for the API's certificate.
+            type: path
+          timeout:
+            description:
+              - Seconds one query may take.
+            type: float
+            default: 10
       probe:
-        description: Settings of the C(probe) source, as for M(shipyard.deploy.canary_analysis).
+        description:
+          - Settings of the C(probe) source.
         type: dict
+        suboptions:
+          concurrency:
+            description:
+              - Requests in flight at once per slot.
+            type: int
+            default: 2
+          interval:
+            description:
+              - Pause in seconds of each worker between two requests.
+            type: float
+            default: 0.05
+          timeout:
+            description:
+              - Seconds one request may take; a slower one counts as an error.
+            type: float
+            default: 5
+          status_codes:
+            description:
+              - Status codes that count as success.
+            type: list
+            elements: int
+            default: [200]
+          headers:
+            description:
+              - Extra request headers.
+            type: dict
+          bearer_token:
+            description:
+              - Bearer token sent with every request. Never logged or returned.
+            type: str
+          validate_certs:
+            description:
+              - Verify TLS certificates.
+            type: bool
+            default: true
+          ca_path:
+            description:
+              - CA bundle (PEM) to verify the slots' certificates.
+            type: path
+          latency_metric:
+            description:
+              - Which latency statistic the latency rules compare.
+            type: str
+            choices: [p50, p95, p99, avg, max]
+            default: p95
       rules:
         description:
           - C(max_error_rate) (fraction, default 0.05), C(max_latency_ratio) (default 2.0), C(max_latency_ms),
             C(min_requests) (default 50), C(latency_floor_ms) (default 1), C(confidence) of the error-rate bound
-            (default 0.99), C(latency_min_requests) (default 20), C(latency_sustain) (samples in a row, default 3),
+            (default 0.99), C(min_errors) failed requests before the error rule can fail (default 3),
+            C(latency_min_requests) (default 20), C(latency_sustain) (samples in a row, default 3),
             C(max_health_failures) (consecutive, default 3). C(failure_limit) is accepted and ignored.
         type: dict
       slot_vars:
-        description: Extra PromQL placeholders per slot, C({blue: {color: b}}).
+        description: "Extra PromQL placeholders per slot, for example C({blue: {color: b}})."
         type: dict
   slot_urls:
     description: Base URLs of each slot's instances, for the C(probe) source and O(preview).
@@ -139,7 +261,7 @@ options:
   health_targets:
     description:
       - M(shipyard.deploy.health_check) targets of the new slot. Checked before any traffic moves, then probed
-        every O(health.watch_interval) seconds until the end of the bake.
+        every C(health.watch_interval) seconds until the end of the bake.
     type: list
     elements: dict
     default: []

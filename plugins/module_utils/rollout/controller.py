@@ -24,6 +24,7 @@ settings) and moves nothing.
 
 from __future__ import annotations
 
+import datetime
 import time
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.analysis.probe import SlotProbe
@@ -33,6 +34,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ShipyardError,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.health import check_health, new_http_session, probe_http
+from ansible_collections.shipyard.deploy.plugins.module_utils.ledger import isoformat
 from ansible_collections.shipyard.deploy.plugins.module_utils.rollout import decision
 from ansible_collections.shipyard.deploy.plugins.module_utils.rollout.health_watch import HealthWatch
 from ansible_collections.shipyard.deploy.plugins.module_utils.rollout.recorder import LedgerRecorder
@@ -55,6 +57,10 @@ def _given(params, key, default):
     """``params[key]`` unless it is missing or None (0 is a value, refused where it makes no sense)."""
     value = params.get(key)
     return default if value is None else value
+
+
+def _iso(epoch):
+    return isoformat(datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc))
 
 
 def _round(value, digits=3):
@@ -221,6 +227,7 @@ class Rollout:
         self.sampler.reset()
         began = self.clock()
         state, points, window_start, window_index = {}, [], self.offset(), 0
+        window_wall = time.time()
         last_record = began
         tick = 0
         while True:
@@ -254,10 +261,10 @@ class Rollout:
                     "measurements": {"canary": dict(_figures(canary), slot=self.idle),
                                      "baseline": dict(_figures(baseline) or {}, slot=self.live)},
                     "window": {"seconds": round(elapsed, 3), "offset_start": window_start,
-                               "offset_end": self.offset()},
+                               "offset_end": self.offset(), "started": _iso(window_wall), "ended": _iso(time.time())},
                     "points": points,
                 })
-                points, window_start, last_record = [], self.offset(), now
+                points, window_start, last_record, window_wall = [], self.offset(), now, time.time()
             if final:
                 return verdict, {"phase": phase, "percent": percent, "seconds": round(elapsed, 3),
                                  "verdict": verdict["verdict"], "reason": verdict["reason"],
