@@ -89,7 +89,7 @@ def exposure(load):
 
 def rollout_seconds(run):
     for record in run.results:
-        if record["task"].startswith("Move traffic"):
+        if record["task"].startswith("Move traffic, watch"):
             return record["result"].get("duration_seconds")
     return None
 

@@ -18,7 +18,7 @@ description:
   - "O(strategy=canary) shifts O(steps) percent at a time. Both slots are sampled every
     O(sample_interval) seconds and judged at every sample: the step fails the moment the one-sided
     confidence bound of the canary's error rate is above C(max_error_rate), or its latency
-    stays above C(max_latency_ratio) times the baseline's for
+    stays above C(max_latency_ratio) times the baseline's (and at least C(latency_min_increase_ms) more) for
     C(latency_sustain) samples, or a health check of the new slot fails more than
     C(max_health_failures) times in a row. A step passes only after its minimum duration
     AND C(min_requests) requests on both slots, with every rule within its limit. A step
@@ -248,7 +248,8 @@ options:
           - C(max_error_rate) (fraction, default 0.05), C(max_latency_ratio) (default 2.0), C(max_latency_ms),
             C(min_requests) (default 50), C(latency_floor_ms) (default 1), C(confidence) of the error-rate bound
             (default 0.99), C(min_errors) failed requests before the error rule can fail (default 3),
-            C(latency_min_requests) (default 20), C(latency_sustain) (samples in a row, default 3),
+            C(latency_min_requests) (default 50), C(latency_sustain) (samples in a row, default 6),
+            C(latency_min_increase_ms) the canary must also be slower by for the ratio rule (default 5),
             C(max_health_failures) (consecutive, default 3). C(failure_limit) is accepted and ignored.
         type: dict
       slot_vars:

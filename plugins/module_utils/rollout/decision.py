@@ -13,7 +13,8 @@ the end of a window:
   above ``max_latency_ratio`` times the reference (the baseline slot's latency, or the old
   version's latency measured before the switch when the baseline serves nothing) or above
   ``max_latency_ms``, for ``latency_sustain`` samples in a row once it served
-  ``latency_min_requests`` requests; or one of its health checks failed more than
+  ``latency_min_requests`` requests (and, for the ratio, at least ``latency_min_increase_ms``
+  slower); or one of its health checks failed more than
   ``max_health_failures`` times in a row;
 - **pass** (a canary step) only after ``min_duration`` seconds AND ``min_requests`` requests on the
   canary (and on the baseline, while it still gets traffic), with every rule within its limit;
@@ -55,8 +56,11 @@ DEFAULT_RULES = {
     # a failure needs at least this many failed requests: one error among the first few requests
     # has a wide interval that can still clear a low limit
     "min_errors": 3,
-    "latency_min_requests": 20,
-    "latency_sustain": 3,
+    "latency_min_requests": 50,
+    "latency_sustain": 6,
+    # a canary must also be this much slower in absolute terms: 2 ms against 1 ms is a ratio of 2
+    # and nothing a user notices, and at that scale a busy host is noisier than any release
+    "latency_min_increase_ms": 5.0,
     "max_health_failures": 3,
     # canary_analysis' rule, accepted so that existing traffic_analysis settings keep working: the
     # rollout fails on the evidence itself, not on a count of failed windows.
@@ -96,7 +100,8 @@ def rules_with_defaults(rules):
         problems.append("max_latency_ms must be above 0, not %s" % merged["max_latency_ms"])
     if not 0.5 < merged["confidence"] < 1:
         problems.append("confidence must be between 0.5 and 1 (0.99 is 99%%), not %s" % merged["confidence"])
-    for key in ("min_requests", "latency_floor_ms", "latency_min_requests", "max_health_failures", "min_errors"):
+    for key in ("min_requests", "latency_floor_ms", "latency_min_requests", "max_health_failures", "min_errors",
+                "latency_min_increase_ms"):
         if merged[key] < 0:
             problems.append("%s cannot be negative, not %s" % (key, merged[key]))
     for key in ("latency_sustain", "failure_limit"):
@@ -159,7 +164,7 @@ def check_latency_ratio(canary, baseline, reference_ms, rules, breaches):
     floor = rules["latency_floor_ms"] or 0.0
     ratio = max(canary["latency_ms"], floor) / max(base_ms, floor) if max(base_ms, floor) > 0 else math.inf
     text = "canary %s latency %.1f ms is %.2fx %s %.1f ms" % (metric, canary["latency_ms"], ratio, source, base_ms)
-    if ratio > limit:
+    if ratio > limit and canary["latency_ms"] - base_ms >= rules["latency_min_increase_ms"]:
         breaches += 1
         result = FAIL if breaches >= rules["latency_sustain"] else PENDING
         return _check("max_latency_ratio", round(ratio, 4), limit, result,

@@ -214,3 +214,28 @@ def test_the_traffic_role_runs_a_canary_through_a_playbook(playbook, stack):
     assert run.rc == 0, run.output
     assert weights(stack)["blue"] == 0 and load.failed == 0
     assert "rolled_back" not in [e["event"] for e in ledger_events(stack)]
+
+
+def test_an_approval_before_full_splits_the_rollout_around_the_pause(playbook, stack):
+    params = stack.params()
+    role_vars = {
+        "traffic_strategy": "canary", "traffic_router": {k: params[k] for k in (
+            "driver", "haproxy_socket", "haproxy_backend", "haproxy_state_file")},
+        "traffic_live_slot": "blue", "traffic_idle_slot": "green",
+        "traffic_health_targets": params["health_targets"],
+        "traffic_analysis": dict(params["analysis"], window=1.5),
+        "traffic_canary_steps": [20, 50, 100], "traffic_sample_interval": 0.25,
+        "traffic_bake": {"duration": 1}, "traffic_record": params["record"],
+        "traffic_approval_before_full": True,
+    }
+    with LoadGenerator(stack.haproxy.url, concurrency=4, duration=60) as load:
+        # no terminal: ansible's pause does not wait, as an operator pressing Enter at once
+        run = playbook.run(play([{"name": "traffic", "vars": role_vars,
+                                  "ansible.builtin.include_role": {"name": "shipyard.deploy.traffic"}}]))
+    assert run.rc == 0, run.output
+    first = run.task("Move traffic, watch and roll back when a rule fails (canary)")
+    assert first["outcome"] == "awaiting_approval" and first["weights"]["green"] == 50
+    second = run.task("Send all traffic to green after the approval")
+    assert second["outcome"] == "succeeded" and [s["percent"] for s in second["steps"]] == [100]
+    assert second["bake"]["verdict"] == "pass"
+    assert weights(stack)["blue"] == 0 and load.failed == 0

@@ -97,11 +97,17 @@ def test_an_error_rate_above_the_limit_but_not_proven_is_not_a_pass():
 def test_slow_canary_fails_after_the_latency_is_sustained():
     state = {}
     outcomes = []
-    for _sample in range(3):
+    for _sample in range(6):
         verdict = judge(m(100, latency=50.0), m(1000, latency=10.0), elapsed=5.0, state=state)
         state = verdict["state"]
         outcomes.append(verdict["verdict"])
-    assert outcomes == [decision.WAIT, decision.WAIT, decision.FAIL]
+    assert outcomes == [decision.WAIT] * 5 + [decision.FAIL]
+
+
+def test_a_ratio_of_milliseconds_is_not_a_slow_canary():
+    rules = decision.rules_with_defaults({"latency_sustain": 1})
+    verdict = judge(m(100, latency=2.3), m(1000, latency=1.1), rules=rules, elapsed=60.0)
+    assert verdict["verdict"] == decision.PASS, verdict["reason"]
 
 
 def test_a_latency_spike_between_good_samples_resets_the_count():
@@ -111,7 +117,7 @@ def test_a_latency_spike_between_good_samples_resets_the_count():
 
 
 def test_latency_is_not_judged_before_enough_canary_requests():
-    verdict = judge(m(5, latency=500.0), m(1000), elapsed=5.0, state={"ratio_breaches": 5})
+    verdict = judge(m(5, latency=500.0), m(1000), elapsed=5.0, state={"ratio_breaches": 50})
     assert verdict["verdict"] == decision.WAIT
 
 
