@@ -118,7 +118,7 @@ def good_canary(runner, rate, step, bake, loaded):
     try:
         if loaded:
             stop_at = time.monotonic() + 3 * step + bake + 60
-            burners = [multiprocessing.Process(target=_burn, args=(stop_at,), daemon=True) for _ in range(2)]
+            burners = [multiprocessing.Process(target=_burn, args=(stop_at,), daemon=True) for _burner in range(2)]
             for burner in burners:
                 burner.start()
         role_vars = stack.role_vars(traffic_step_min_duration=step, traffic_bake={"duration": bake})

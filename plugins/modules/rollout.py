@@ -341,6 +341,8 @@ options:
       session_token:
         description: AWS session token for the ledger.
         type: str
+author:
+  - Shipyard Deploy Maintainers (@shipyard-deploy)
 seealso:
   - module: shipyard.deploy.traffic_switch
   - module: shipyard.deploy.canary_analysis
@@ -505,7 +507,12 @@ def argument_spec():
             environment=dict(type="str"),
             application=dict(type="str"),
             version=dict(type="str"),
-            **aws_argument_spec(),
+            endpoint_url=dict(type="str"),
+            region=dict(type="str"),
+            profile=dict(type="str"),
+            access_key=dict(type="str", no_log=True),
+            secret_key=dict(type="str", no_log=True),
+            session_token=dict(type="str", no_log=True),
         )),
     )
     return spec

@@ -17,8 +17,8 @@ def m(requests, errors=0, latency=10.0):
     return {"requests": requests, "errors": errors, "latency_ms": latency, "latency_metric": "avg"}
 
 
-def judge(canary, baseline=None, elapsed=60.0, low=60.0, high=120.0, rules=RULES, **extra):
-    return decision.judge(canary, baseline, rules, elapsed, low, high, **extra)
+def judge(canary, baseline=None, elapsed=60.0, low=60.0, high=120.0, rules=None, **extra):
+    return decision.judge(canary, baseline, rules or RULES, elapsed, low, high, **extra)
 
 
 def test_wilson_bounds_contain_the_rate_and_narrow_with_the_sample():
