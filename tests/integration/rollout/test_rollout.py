@@ -235,7 +235,7 @@ def test_an_approval_before_full_splits_the_rollout_around_the_pause(playbook, s
     assert run.rc == 0, run.output
     first = run.task("Move traffic, watch and roll back when a rule fails (canary)")
     assert first["outcome"] == "awaiting_approval" and first["weights"]["green"] == 50
-    second = run.task("Send all traffic to green after the approval")
+    second = run.task("After the approval, send all traffic to green")
     assert second["outcome"] == "succeeded" and [s["percent"] for s in second["steps"]] == [100]
     assert second["bake"]["verdict"] == "pass"
     assert weights(stack)["blue"] == 0 and load.failed == 0
