@@ -97,11 +97,11 @@ class HAProxySampler(Sampler):
 
     source = "haproxy"
 
-    def __init__(self, settings, slot_names, slot_servers=None):
-        if not settings.get("socket"):
+    def __init__(self, settings, slot_names, slot_servers=None, api=None):
+        if api is None and not settings.get("socket"):
             raise ConfigurationError("analysis.haproxy.socket is required with source=haproxy: the runtime API "
                                      "address (a socket path or host:port)")
-        self.api = RuntimeAPI(settings["socket"], timeout=settings.get("timeout") or 5.0)
+        self.api = api or RuntimeAPI(settings["socket"], timeout=settings.get("timeout") or 5.0)
         self.backend = settings.get("backend") or "app"
         rows = self.api.show_stat()
         self.servers = {}
