@@ -64,8 +64,8 @@ def test_haproxy_drain_waits_for_sessions_then_maint_under_keepalive_load(backen
             server.control(delay=0.0)
 
 
-def test_haproxy_member_playbook_check_diff_idempotence_and_a_switch_keeps_maint(haproxy, haproxy_options,
-                                                                                   playbook):
+def test_haproxy_member_playbook_check_diff_idempotence_and_a_switch_keeps_maint(
+        haproxy, haproxy_options, playbook):
     take_out = member(haproxy_options, ["blue_2"], "maintenance")
     run = playbook.run(play([{"name": "out", "shipyard.deploy.traffic_member": take_out}]), check=True, diff=True)
     assert run.rc == 0, run.output
@@ -91,8 +91,8 @@ def test_haproxy_member_playbook_check_diff_idempotence_and_a_switch_keeps_maint
     assert load.failed == 0 and 63 <= 100.0 * load.slots["green"] / load.total <= 70
 
     # enabled while its slot has weight: ready again, with the weight the switch gave it
-    run = playbook.run(play([{"name": "in", "shipyard.deploy.traffic_member": member(haproxy_options, ["blue_2"],
-                                                                                      "enabled")}]))
+    enable = member(haproxy_options, ["blue_2"], "enabled")
+    run = playbook.run(play([{"name": "in", "shipyard.deploy.traffic_member": enable}]))
     assert run.task("in")["members"] == [{"name": "blue_2", "slot": "blue", "before": "maint", "after": "ready",
                                           "changed": True}]
     assert haproxy.server_states()["blue_2"]["status"] == "no check"
