@@ -116,8 +116,8 @@ def _refuse_last_serving(router, rows, targets):
 
 
 def member_states(router):
-    """{slot: {member: state}} of every member, for traffic_info."""
-    states = {}
+    """{slot: {member: state}} of every member, for traffic_info (every slot, an empty one too)."""
+    states = {slot: {} for slot in router.slots()}
     for name, row in router.read_members().items():
         states.setdefault(row.get("slot"), {})[name] = row["state"]
     return states
