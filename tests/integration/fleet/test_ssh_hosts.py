@@ -13,8 +13,8 @@ def test_sshd_takes_the_generated_key_and_refuses_passwords_and_other_keys(ssh_h
     ok = host.ssh("echo", "$SSH_CONNECTION")
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.split()[2:4] == [host.address, str(host.port)]  # server side of the connection
-    refused = host.ssh("true", options=["-o", "PubkeyAuthentication=no",
-                                         "-o", "PreferredAuthentications=password,keyboard-interactive"])
+    password_only = ["-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive"]
+    refused = host.ssh("true", options=password_only)
     assert refused.returncode == 255 and "Permission denied (publickey)" in refused.stderr
     stranger_key = host.path("stranger_key")
     keygen(stranger_key)
