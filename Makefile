@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 BUILD := build
 COLLECTION_TREE := $(BUILD)/ansible_collections/shipyard/deploy
 # Debian packages the tests start for real (PostgreSQL 15 is the second server version).
-DEB_PACKAGES := postgresql postgresql-client haproxy nginx-light sqitch libdbd-pg-perl prometheus chromium fonts-dejavu-core
-DEB_BINARIES := /usr/lib/postgresql/*/bin/postgres haproxy nginx sqitch prometheus chromium
+DEB_PACKAGES := postgresql postgresql-client haproxy nginx-light sqitch libdbd-pg-perl prometheus chromium fonts-dejavu-core openssh-server openssh-client
+DEB_BINARIES := /usr/lib/postgresql/*/bin/postgres haproxy nginx sqitch prometheus chromium /usr/sbin/sshd ssh
 PYTEST_ARGS ?=
 
 .PHONY: test venv system-deps lint ansible-lint changelog-lint sanity unit integration collection-tree demo demo-stop docs release-notes clean

@@ -6,6 +6,8 @@
 - ``s3``: a ``moto_server`` S3/ELBv2 endpoint; ``s3_bucket``: a fresh bucket on it.
 - ``playbook``: runs real ``ansible-playbook`` against localhost with the collection installed.
 - ``installed_collection``: the collection built by ``ansible-galaxy`` and installed offline, once.
+- ``ssh_hosts``: starts real ``sshd`` servers, one per loopback address (``ssh_hosts(2)`` ->
+  127.0.0.2 and 127.0.0.3), key auth only; stopped after the test (tests/harness/sshd.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from harness import postgres as pg_harness  # noqa: E402
+from harness import sshd as sshd_harness  # noqa: E402
 from harness.collection import WORKING_TREE_CLUTTER, build_collection, install_collection  # noqa: E402
 from harness.playbook import PlaybookRunner, collections_root  # noqa: E402
 from harness.s3 import MotoServer  # noqa: E402
@@ -106,3 +109,23 @@ def installed_collection(tmp_path_factory):
     base = tmp_path_factory.mktemp("collection")
     built = build_collection(base / "build", planted=WORKING_TREE_CLUTTER)
     return install_collection(built, base / "install")
+
+
+@pytest.fixture
+def ssh_hosts():
+    """A factory: ``ssh_hosts(count, first=2)`` starts ``count`` sshd servers on 127.0.0.<first>, ...
+
+    Returns the :class:`harness.sshd.SshServer` list; every server started is stopped after the test.
+    """
+    if not sshd_harness.available():
+        pytest.skip("openssh-server / openssh-client not installed (make system-deps)")
+    started = []
+
+    def start(count, first=2):
+        for address in sshd_harness.loopback_addresses(count, first):
+            started.append(sshd_harness.SshServer(address).start())
+        return started[-count:]
+
+    yield start
+    for server in started:
+        server.stop()

@@ -66,6 +66,10 @@ class HealthCheckError(ShipyardError):
     """One or more health check targets did not become healthy; ``details`` holds every result."""
 
 
+class SmokeTestError(ShipyardError):
+    """A smoke test step failed (an assertion, a capture, no answer); ``details`` holds every step's result."""
+
+
 class AnalysisError(ShipyardError):
     """A canary analysis could not measure (metric source unreachable or misconfigured)."""
 

@@ -290,16 +290,29 @@ def _short_error(exc):
     return "%s: %s" % (type(exc).__name__, text[:300])
 
 
-def probe_http(target, session):
-    """Send one request to an HTTP target and check status, body pattern, JSON fields and latency."""
+def http_request(session, method, url, headers=None, data=None, timeout=5.0, verify=True, allow_redirects=False):
+    """One request through ``session``: ``(response, body text, latency seconds, None)``, or
+    ``(None, None, latency, short error)`` when no answer came (refused, reset, timeout, TLS).
+
+    The one place where health checks and smoke tests talk HTTP (session from :func:`new_http_session`).
+    """
     started = time.monotonic()
     try:
-        response = session.request(target.method, target.url, headers=target.headers, timeout=target.timeout,
-                                   verify=target.verify, allow_redirects=target.follow_redirects)
+        response = session.request(method, url, headers=headers, data=data, timeout=timeout, verify=verify,
+                                   allow_redirects=allow_redirects)
         body = response.text
     except requests.RequestException as exc:
-        return ProbeResult(False, time.monotonic() - started, error=_short_error(exc))
-    latency = time.monotonic() - started
+        return None, None, time.monotonic() - started, _short_error(exc)
+    return response, body, time.monotonic() - started, None
+
+
+def probe_http(target, session):
+    """Send one request to an HTTP target and check status, body pattern, JSON fields and latency."""
+    response, body, latency, error = http_request(session, target.method, target.url, headers=target.headers,
+                                                  timeout=target.timeout, verify=target.verify,
+                                                  allow_redirects=target.follow_redirects)
+    if response is None:
+        return ProbeResult(False, latency, error=error)
     problems = []
     if response.status_code not in target.status_codes:
         problems.append("status %d, expected %s (body: %r)" % (

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: shipyard.deploy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Service functions of traffic_switch and traffic_info: build the router a task names, then
-switch or read it (see routers/base.py for the Router interface and the weight arithmetic)."""
+"""Service functions of traffic_switch, traffic_member and traffic_info: build the router a task
+names, then switch it, change some of its members, or read it (see routers/base.py for the Router
+interface and the weight arithmetic, routers/members.py for member operations)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,18 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base impor
     requested_weights,
     switch,
 )
+from ansible_collections.shipyard.deploy.plugins.module_utils.routers.members import (
+    change_members,
+    member_states,
+    validate_members,
+)
 
 
-def build_router(params):
-    """The Router for ``params['driver']`` from the module options (imports only that driver)."""
+def build_router(params, members_only=False):
+    """The Router for ``params['driver']`` from the module options (imports only that driver).
+
+    ``members_only``: the task changes members, not weights (an ALB router then needs no listener).
+    """
     driver = params["driver"]
     slots = normalise_slots(params.get("slots"))
     drain_timeout = params.get("drain_timeout") or 0.0
@@ -37,7 +46,8 @@ def build_router(params):
     from ansible_collections.shipyard.deploy.plugins.module_utils.routers.alb import AlbRouter
 
     return AlbRouter(params, slots, listener_arn=params.get("alb_listener_arn"),
-                     rule_arn=params.get("alb_rule_arn"), stickiness_duration=params.get("alb_stickiness_duration"))
+                     rule_arn=params.get("alb_rule_arn"), stickiness_duration=params.get("alb_stickiness_duration"),
+                     members_only=members_only)
 
 
 def switch_service(params, check_mode, diff_mode):
@@ -53,4 +63,14 @@ def info_service(params, check_mode, diff_mode):
     router = build_router(params)
     result = {"changed": False, "driver": router.driver}
     result.update(router.read().as_dict())
+    result["member_states"] = member_states(router)
     return result
+
+
+def member_service(params, check_mode, diff_mode):
+    """traffic_member: drain, put in maintenance or enable single members (predicted in check mode)."""
+    validate_members(params.get("members"), params.get("state"), params.get("drain_timeout"))
+    router = build_router(params, members_only=True)
+    return change_members(router, params.get("members"), params["state"], slot=params.get("slot"),
+                          drain_timeout=params.get("drain_timeout"), force=params.get("force", False),
+                          check_mode=check_mode, diff_mode=diff_mode)

@@ -14,9 +14,12 @@ description:
     with 100%, if any) and each member's weight and state - so that playbooks and rollbacks know where
     traffic is before they move it.
   - Takes the same router options as M(shipyard.deploy.traffic_switch).
+  - RV(member_states) says which members are in rotation, draining or in maintenance (see
+    M(shipyard.deploy.traffic_member)).
   - "C(haproxy): C(show servers state) of the backend (weights, C(ready)/C(drain)/C(maint), up/down).
     C(nginx): the upstream block of O(nginx_include) (a missing file reads as 0% everywhere).
-    C(aws_alb): the weights of the target groups in the listener's or rule's forward action."
+    C(aws_alb): the weights of the target groups in the listener's or rule's forward action, and the
+    targets registered in each group."
 extends_documentation_fragment:
   - shipyard.deploy.router
   - shipyard.deploy.aws
@@ -71,6 +74,14 @@ slots:
       or C(absent)).
   returned: success
   type: dict
+member_states:
+  description:
+    - The state of every member, by slot - HAProxy C(ready), C(drain) or C(maint); nginx C(up), C(down)
+      (slot at 0%), C(maint) (taken out with M(shipyard.deploy.traffic_member)) or C(absent); ALB, per
+      registered target C(Id:Port) of the slot's target group, C(registered) or C(draining).
+  returned: success
+  type: dict
+  sample: {blue: {blue_1: ready, blue_2: maint}, green: {green_1: drain}}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -10,6 +10,12 @@ Endpoints:
 - ``GET /`` and any other path: ``{"slot": NAME, "version": V}`` (200) or a 500 per error_rate.
 - ``GET /health``: ``{"status": "healthy"|"unhealthy", "version": V, "slot": NAME}``,
   200 when healthy, 503 otherwise.
+- A small login flow for smoke tests: ``POST /login`` with ``{"user": U, "password": P}``
+  answers ``{"token": T, "user": U}`` and header ``X-Request-Id`` when ``P`` is the server's
+  password (:attr:`BackendServer.password`, random per server, handed over in the environment,
+  never on argv), else 401; ``GET /api/me`` with ``Authorization: Bearer T`` answers
+  ``{"user": U, "roles": ["admin"], "slot": NAME, "version": V}``, else 401; ``GET /dashboard``
+  is an HTML page.  ``GET /__stats`` lists the tokens issued, so a test can look for them.
 """
 
 from __future__ import annotations
@@ -18,14 +24,17 @@ import argparse
 import json
 import os
 import random
+import secrets
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .net import free_port, wait_for_port
+
+PASSWORD_VARIABLE = "SHIPYARD_BACKEND_PASSWORD"
 
 
 class _State:
@@ -37,6 +46,8 @@ class _State:
         self.healthy = healthy
         self.lock = threading.Lock()
         self.requests = 0
+        self.password = os.environ.get(PASSWORD_VARIABLE, "")
+        self.tokens = {}  # token -> user
 
 
 def _handler(state):
@@ -47,13 +58,33 @@ def _handler(state):
         def log_message(self, *args):  # quiet: tests read results, not access logs
             pass
 
-        def _send(self, code, body):
-            data = json.dumps(body).encode()
+        def _send(self, code, body, content_type="application/json", headers=()):
+            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
             self.send_response(code)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
+            for name, value in headers:
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
+
+        def _login(self, payload):
+            if not state.password or payload.get("password") != state.password:
+                self._send(401, {"error": "bad credentials"})
+                return
+            token = secrets.token_hex(16)
+            with state.lock:
+                state.tokens[token] = payload.get("user")
+            self._send(200, {"token": token, "user": payload.get("user")},
+                       headers=[("X-Request-Id", secrets.token_hex(4))])
+
+        def _me(self):
+            auth = self.headers.get("Authorization", "")
+            user = state.tokens.get(auth[len("Bearer "):]) if auth.startswith("Bearer ") else None
+            if user is None:
+                self._send(401, {"error": "no or unknown token"})
+            else:
+                self._send(200, {"user": user, "roles": ["admin"], "slot": state.name, "version": state.version})
 
         def do_GET(self):
             with state.lock:
@@ -66,7 +97,12 @@ def _handler(state):
                         "version": state.version, "slot": state.name}
                 self._send(200 if healthy else 503, body)
             elif self.path.startswith("/__stats"):
-                self._send(200, {"requests": state.requests})
+                with state.lock:
+                    self._send(200, {"requests": state.requests, "tokens": sorted(state.tokens)})
+            elif self.path.startswith("/api/me"):
+                self._me()
+            elif self.path.startswith("/dashboard"):
+                self._send(200, "<html><title>Dashboard %s</title></html>" % state.version, "text/html")
             elif error_rate and random.random() < error_rate:
                 self._send(500, {"slot": state.name, "version": state.version, "error": "injected"})
             else:
@@ -84,6 +120,10 @@ def _handler(state):
                         if key in payload:
                             setattr(state, key, payload[key])
                 self._send(200, {"ok": True})
+            elif self.path.startswith("/login"):
+                with state.lock:
+                    state.requests += 1
+                self._login(payload)
             else:
                 self.do_GET()
 
@@ -110,21 +150,24 @@ class BackendServer:
     healthy: bool = True
     port: int = 0
     proc: subprocess.Popen | None = None
+    password: str = field(default_factory=lambda: "pw-" + secrets.token_hex(8))
+    host: str = "127.0.0.1"  # any loopback address: app hosts of one test each get their own
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "http://%s:%d" % (self.host, self.port)
 
     def start(self):
-        self.port = self.port or free_port()
+        self.port = self.port or free_port(self.host)
         here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         argv = [sys.executable, "-m", "harness.backend", "--name", self.name, "--port", str(self.port),
                 "--version", self.version, "--error-rate", str(self.error_rate),
-                "--delay", str(self.delay)]
+                "--delay", str(self.delay), "--host", self.host]
         if not self.healthy:
             argv.append("--unhealthy")
-        self.proc = subprocess.Popen(argv, cwd=here, start_new_session=True)
-        wait_for_port(self.port, proc=self.proc, timeout=30)
+        env = dict(os.environ, **{PASSWORD_VARIABLE: self.password})
+        self.proc = subprocess.Popen(argv, cwd=here, start_new_session=True, env=env)
+        wait_for_port(self.port, host=self.host, proc=self.proc, timeout=30)
         return self
 
     def control(self, **changes):
@@ -136,6 +179,12 @@ class BackendServer:
         import requests
 
         return requests.get(self.url + "/__stats", timeout=5).json()["requests"]
+
+    def tokens_issued(self):
+        """The login tokens this server has handed out."""
+        import requests
+
+        return requests.get(self.url + "/__stats", timeout=5).json()["tokens"]
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -154,8 +203,11 @@ def main(argv=None):
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--unhealthy", action="store_true")
+    parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)
-    serve(args.name, args.port, args.version, args.error_rate, args.delay, not args.unhealthy)
+    if not args.host.startswith("127."):
+        parser.error("the test backend only listens on loopback, not %s" % args.host)
+    serve(args.name, args.port, args.version, args.error_rate, args.delay, not args.unhealthy, host=args.host)
 
 
 if __name__ == "__main__":

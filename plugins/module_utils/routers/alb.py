@@ -9,9 +9,16 @@ listener rule) gets ``ForwardConfig.TargetGroups`` with the slots' percentages a
 (authentication, for instance) are kept.  Before a slot gains traffic, ``describe-target-health``
 must show at least one healthy target in its group.  Optional group stickiness is set in the
 same call.  Every AWS call goes through module_utils/aws.py (client factory, jittered retries).
+
+Members (routers/members.py) are the targets of a slot's group, named ``Id`` or ``Id:Port``:
+``drained`` and ``maintenance`` deregister them (the ALB stops sending new requests and lets
+those in flight finish for the group's ``deregistration_delay.timeout_seconds``; ``drained`` waits
+that out, up to ``drain_timeout``), ``enabled`` registers them again.
 """
 
 from __future__ import annotations
+
+import time
 
 from ansible_collections.shipyard.deploy.plugins.module_utils import aws
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError, RouterError
@@ -43,6 +50,34 @@ def _target_health(client, arn):
     return client.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
 
 
+@aws.retry()
+def _register_targets(client, arn, targets):
+    return client.register_targets(TargetGroupArn=arn, Targets=targets)
+
+
+@aws.retry()
+def _deregister_targets(client, arn, targets):
+    return client.deregister_targets(TargetGroupArn=arn, Targets=targets)
+
+
+@aws.retry()
+def _group_attributes(client, arn):
+    return client.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]
+
+
+def parse_target(name):
+    """``i-0abc`` / ``i-0abc:8080`` / ``10.0.1.5:80`` -> (Id, Port or None)."""
+    target, sep, port = name.rpartition(":")
+    if sep and port.isdigit() and target:
+        return target, int(port)
+    return name, None
+
+
+def target_state(health):
+    """registered, draining or unregistered, from describe-target-health's State of a target."""
+    return {"draining": "draining", "unused": "registered"}.get(health, "registered")
+
+
 def forward_groups(actions):
     """{target group ARN: weight} of the forward action in ``actions`` (a single group weighs 1)."""
     for action in actions:
@@ -69,8 +104,10 @@ class AlbRouter(Router):
 
     driver = "aws_alb"
 
-    def __init__(self, aws_options, slots, listener_arn=None, rule_arn=None, stickiness_duration=None):
-        if bool(listener_arn) == bool(rule_arn):
+    def __init__(self, aws_options, slots, listener_arn=None, rule_arn=None, stickiness_duration=None,
+                 members_only=False):
+        # member operations work on target groups alone; weights need the forward action
+        if (listener_arn and rule_arn) or not (listener_arn or rule_arn or members_only):
             raise ConfigurationError("driver aws_alb needs exactly one of alb_listener_arn or alb_rule_arn")
         if not slots:
             raise ConfigurationError("driver aws_alb needs slots: {slot: target group ARN}")
@@ -168,3 +205,97 @@ class AlbRouter(Router):
         else:
             self._call(_modify_rule, self.rule_arn, actions)
         return {}
+
+    # --- member operations (routers/members.py) -------------------------------------------
+    def read_members(self, slot=None):
+        """{Id:Port: {name, slot, state (registered/draining), health, id, port}} of the slots' target groups."""
+        if slot is not None and slot not in self.groups:
+            raise ConfigurationError("slot %r is not one of %s" % (slot, ", ".join(self.groups)))
+        rows = {}
+        for name, arn in self.groups.items():
+            if slot is not None and name != slot:
+                continue
+            for description in self._call(_target_health, arn):
+                target = description["Target"]
+                health = description.get("TargetHealth", {}).get("State")
+                key = "%s:%s" % (target["Id"], target.get("Port"))
+                rows[key] = {"name": key, "slot": name, "state": target_state(health), "health": health,
+                             "id": target["Id"], "port": target.get("Port")}
+        return rows
+
+    def member_row(self, name, slot, rows):
+        """The target ``name`` (``Id`` or ``Id:Port``) of ``slot``; an unregistered one when not found."""
+        target_id, port = parse_target(name)
+        found = [row for row in rows.values() if row["id"] == target_id and port in (None, row["port"])
+                 and slot in (None, row["slot"])]
+        if len(found) > 1:
+            raise ConfigurationError("%s is registered %d times (%s); name it with its port, Id:Port"
+                                     % (name, len(found), ", ".join(r["name"] for r in found)))
+        if found:
+            return dict(found[0], key=found[0]["name"], name=name)
+        if slot is None and len(self.groups) == 1:
+            slot = next(iter(self.groups))
+        # slot None: out of every group (fine to keep out; member_target asks where to register it)
+        return {"name": name, "key": name, "slot": slot, "state": "unregistered", "health": None,
+                "id": target_id, "port": port}
+
+    def member_target(self, row, operation):
+        """enabled -> registered; drained and maintenance -> unregistered."""
+        if operation != "enabled":
+            return "unregistered"
+        if row["slot"] is None:
+            raise ConfigurationError(
+                "target %s is registered in none of the target groups of slots %s; give slot: to say which "
+                "group to register it in" % (row["name"], ", ".join(self.groups)))
+        return "registered"
+
+    def member_reached(self, target, actual):
+        """A draining target counts as deregistered (the ALB sends it no new requests)."""
+        return target == actual or (target == "unregistered" and actual == "draining")
+
+    def member_serving(self, row):
+        """Registered and healthy (or still in its initial health checks)."""
+        return row["state"] == "registered" and row.get("health") in ("healthy", "initial", None)
+
+    def apply_members(self, changes, operation, drain_timeout):
+        """register-targets / deregister-targets per target group; ``drained`` waits out the deregistration."""
+        by_group = {}
+        for row, target in changes.values():
+            spec = {"Id": row["id"]}
+            if row.get("port"):
+                spec["Port"] = int(row["port"])
+            by_group.setdefault((self.groups[row["slot"]], target), []).append(spec)
+        for (arn, target), specs in by_group.items():
+            if target == "registered":
+                self._call(_register_targets, arn, specs)
+            else:
+                self._call(_deregister_targets, arn, specs)
+        result = {}
+        leaving = [row for row, target in changes.values() if target == "unregistered"]
+        if leaving:
+            delays = {}
+            for slot in sorted({row["slot"] for row in leaving}):
+                attributes = {a["Key"]: a["Value"] for a in self._call(_group_attributes, self.groups[slot])}
+                delays[slot] = int(attributes.get("deregistration_delay.timeout_seconds", 300))
+            result["deregistration_delay"] = delays
+            if operation == "drained":
+                result["drain"] = self._wait_deregistered(leaving, drain_timeout)
+                if not result["drain"]["complete"]:
+                    result["warnings"] = [
+                        "targets %s were still draining after %.0fs (deregistration delay %s s); the ALB sends them "
+                        "no new requests and ends their connections when the delay is over"
+                        % (", ".join(result["drain"]["draining"]), drain_timeout, max(delays.values()))]
+        return result
+
+    def _wait_deregistered(self, rows, timeout):
+        started = time.monotonic()
+        while True:
+            registered = [(slot, d["Target"]["Id"], d["Target"].get("Port"))
+                          for slot in {row["slot"] for row in rows}
+                          for d in self._call(_target_health, self.groups[slot])]
+            left = [row["name"] for row in rows if any(
+                (s, i) == (row["slot"], row["id"]) and row.get("port") in (None, p) for s, i, p in registered)]
+            waited = time.monotonic() - started
+            if not left or waited >= timeout:
+                return {"complete": not left, "draining": left, "waited_s": round(waited, 3)}
+            time.sleep(min(1.0, max(0.1, timeout / 20.0)))

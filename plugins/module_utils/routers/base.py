@@ -196,6 +196,41 @@ class Router:
         """Those of ``slots`` that have nothing healthy to send traffic to (drivers that can tell)."""
         return []
 
+    # member-level operations (routers/members.py runs them: read, plan, apply, read back)
+    def read_members(self, slot=None):
+        """{member: {"name", "slot", "state", "weight", ...}} of every member (of ``slot`` when given).
+
+        ``state`` is the driver's own word (HAProxy ready/drain/maint, nginx up/down/maint, ALB
+        registered/draining/unregistered); names a member operation may add (an ALB target that
+        is not registered yet) are resolved by :meth:`member_row`.
+        """
+        raise NotImplementedError
+
+    def member_row(self, name, slot, rows):
+        """The row of member ``name`` in ``rows`` (from :meth:`read_members`); ConfigurationError if unknown."""
+        if name not in rows:
+            raise ConfigurationError(
+                "%s is not a member of any slot of this %s router; its members are %s"
+                % (name, self.driver, ", ".join(sorted(rows)) or "none")
+            )
+        return rows[name]
+
+    def member_target(self, row, operation):
+        """The state ``operation`` (enabled, drained, maintenance) leads ``row`` to."""
+        raise NotImplementedError
+
+    def member_reached(self, target, actual):
+        """Whether a member in state ``actual`` has reached ``target`` (drivers with in-between states widen this)."""
+        return target == actual
+
+    def member_serving(self, row):
+        """Whether the member of ``row`` (possibly a planned one) receives new requests."""
+        raise NotImplementedError
+
+    def apply_members(self, changes, operation, drain_timeout):
+        """Bring each member of ``changes`` ({name: (row before, target state)}) to its target; extra result keys."""
+        raise NotImplementedError
+
 
 def switch(router, percent, check_mode=False, diff_mode=False, require_healthy=True):
     """Move traffic to ``percent`` ({slot: int}, validated) and return the module result.
@@ -240,13 +275,19 @@ def switch(router, percent, check_mode=False, diff_mode=False, require_healthy=T
         "after": after.as_dict(),
         "duration_ms": round((time.monotonic() - started) * 1000.0, 2),
     }
+    return finish_result(result, extra, (_diff_text(before), _diff_text(after), "%s weights" % router.driver)
+                         if diff_mode else None)
+
+
+def finish_result(result, extra, diff=None):
+    """Add a driver's ``extra`` keys to ``result`` (its warnings last) and ``diff`` (before, after, header)."""
     warnings = extra.pop("warnings", None)
     result.update(extra)
     if warnings:
         result["warnings"] = warnings
-    if diff_mode:
-        result["diff"] = {"before": _diff_text(before), "after": _diff_text(after),
-                          "before_header": "%s weights" % router.driver, "after_header": "%s weights" % router.driver}
+    if diff is not None:
+        before, after, header = diff
+        result["diff"] = {"before": before, "after": after, "before_header": header, "after_header": header}
     return result
 
 

@@ -240,6 +240,69 @@ class HAProxyRouter(Router):
                     % (", ".join(n for n, c in result["drain"]["sessions"].items() if c), self.drain_timeout))
         return result
 
+    # --- member operations (routers/members.py) -------------------------------------------
+    def read_members(self, slot=None):
+        """{server: {name, slot, state (ready/drain/maint), weight, address, operational}} of the backend."""
+        slots = self.slots()
+        if slot is not None and slot not in slots:
+            raise ConfigurationError("slot %r is not one of the backend's slots %s" % (slot, ", ".join(slots)))
+        split = self.read()
+        return {member["name"]: dict(member, slot=name) for name, members in split.members.items()
+                if slot is None or name == slot for member in members}
+
+    def member_target(self, row, operation):
+        """enabled -> ready; at weight 0 (its slot at 0 %) out of maint into drain, as traffic_switch leaves it.
+
+        drained and maintenance -> maint.
+        """
+        if operation != "enabled":
+            return "maint"
+        if row["weight"]:
+            return "ready"
+        return "drain" if row["state"] == "maint" else row["state"]
+
+    def member_serving(self, row):
+        """Ready, with a weight, and not marked down by a health check."""
+        return row["state"] == "ready" and row["weight"] > 0 and row.get("operational") != "down"
+
+    def apply_members(self, changes, operation, drain_timeout):
+        """``set server ... state``; for ``drained``: drain, wait for sessions to end, then maint; save state."""
+        first, then, draining = [], [], []
+        for name, (row, target) in changes.items():
+            ref = "%s/%s" % (self.backend, name)
+            if target == "maint" and operation == "drained":
+                if row["state"] != "drain":
+                    first.append("set server %s state drain" % ref)
+                draining.append(name)
+                then.append("set server %s state maint" % ref)
+            else:
+                first.append("set server %s state %s" % (ref, target))
+        result = {"commands": first + then}
+        if first:
+            self._execute_checked(first)
+        if draining:
+            result["drain"] = self.wait_drained(draining, drain_timeout)
+            if not result["drain"]["complete"]:
+                result["warnings"] = [
+                    "servers %s still had sessions after %.0fs of draining; they were put in maintenance anyway"
+                    % (", ".join(n for n, c in result["drain"]["sessions"].items() if c), drain_timeout)]
+        if then:
+            self._execute_checked(then)
+        if self.state_file:
+            self.save_state()
+            result["state_file"] = self.state_file
+        else:
+            result.setdefault("warnings", []).append(
+                "haproxy_state_file is not set: a reload of HAProxy will bring these servers back to the "
+                "state of haproxy.cfg")
+        return result
+
+    def _execute_checked(self, commands):
+        answer = self.api.execute(*commands)
+        if answer.strip():
+            raise RouterError("HAProxy refused %s on backend %s: %s; read the servers' states with traffic_info"
+                              % ("; ".join(commands), self.backend, answer.strip()))
+
     def save_state(self):
         """Write ``show servers state`` (every backend) to the server-state file, atomically."""
         text = self.api.execute("show servers state")
@@ -272,13 +335,17 @@ class HAProxyRouter(Router):
         return {row["svname"]: int(row.get("scur") or 0) for row in rows
                 if row.get("pxname") == self.backend and row.get("svname") not in ("FRONTEND", "BACKEND")}
 
-    def wait_drained(self, names):
-        """Poll until ``names`` have no sessions or drain_timeout passes: {complete, sessions, waited_s}."""
+    def wait_drained(self, names, timeout=None):
+        """Poll until ``names`` have no sessions or ``timeout`` (default drain_timeout) passes.
+
+        Returns {complete, sessions, waited_s}.
+        """
+        timeout = self.drain_timeout if timeout is None else timeout
         started = time.monotonic()
         while True:
             current = self.sessions()
             remaining = {name: current.get(name, 0) for name in names}
             waited = time.monotonic() - started
-            if not any(remaining.values()) or waited >= self.drain_timeout:
+            if not any(remaining.values()) or waited >= timeout:
                 return {"complete": not any(remaining.values()), "sessions": remaining, "waited_s": round(waited, 3)}
             time.sleep(0.1)

@@ -8,6 +8,11 @@ whole configuration with ``nginx -t``, and reloads gracefully (``nginx -s reload
 take new connections, old ones finish their requests).  If ``nginx -t`` rejects the candidate, or
 the master does not start new workers, the previous include file is put back, so the file always
 describes what nginx serves.  Reading the split back parses the include file.
+
+Member operations (routers/members.py) mark single servers ``down`` in the same file and list them
+on a ``# members in maintenance:`` line, so that a later switch keeps them down (their weight
+stays on the line, ready for when they are enabled again); the file is written, tested and
+reloaded the same way, and a drain waits for the old workers to finish their requests.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base impor
 MAX_WEIGHT = 256
 HEADER = "# Managed by shipyard.deploy.traffic_switch; edits here are overwritten by the next switch.\n"
 _SERVER = re.compile(r"^server\s+(\S+)\s*(.*)$", re.S)
+_WEIGHTS_LINE = re.compile(r"^# weight of each server, by slot: (.*)$", re.M)
+_MAINTENANCE_LINE = re.compile(r"^# members in maintenance: (.*)$", re.M)
 
 
 def _strip_comments(text):
@@ -69,14 +76,38 @@ def parse_upstream(text, name):
     return servers, directives
 
 
-def render_upstream(name, slots, weights, server_options="", upstream_options=()):
-    """The include file for {slot: [address]} and {slot: member weight} (0 -> ``down``)."""
+def _header_json(pattern, text):
+    match = pattern.search(text)
+    if not match:
+        return None
+    try:
+        return json.loads(match.group(1))
+    except ValueError:
+        raise RouterError("the nginx include file has a damaged line %r; it is written by this driver - "
+                          "remove the line or the file and switch again" % match.group(0)) from None
+
+
+def parse_maintenance(text):
+    """Addresses the include file lists as in maintenance (member operations), in file order."""
+    return [str(a) for a in _header_json(_MAINTENANCE_LINE, text) or []]
+
+
+def render_upstream(name, slots, weights, server_options="", upstream_options=(), maintenance=()):
+    """The include file for {slot: [address]} and {slot: member weight} (0 -> ``down``).
+
+    Addresses in ``maintenance`` are ``down`` too, keeping their slot's weight on the line.
+    """
     lines = [HEADER.rstrip("\n"),
-             "# weight of each server, by slot: %s" % json.dumps(weights, sort_keys=True),
-             "upstream %s {" % name]
+             "# weight of each server, by slot: %s" % json.dumps(weights, sort_keys=True)]
+    maintenance = [a for addresses in slots.values() for a in addresses if a in set(maintenance)]
+    if maintenance:
+        lines.append("# members in maintenance: %s" % json.dumps(maintenance))
+    lines.append("upstream %s {" % name)
     for slot, addresses in slots.items():
         for address in addresses:
-            params = ["weight=%d" % weights[slot]] if weights[slot] else ["down"]
+            params = ["weight=%d" % weights[slot]] if weights[slot] else []
+            if not weights[slot] or address in maintenance:
+                params.append("down")
             if server_options.strip():
                 params.append(" ".join(server_options.split()))
             lines.append("    server %s %s;  # slot=%s" % (address, " ".join(params), slot))
@@ -140,6 +171,8 @@ class NginxRouter(Router):
         self.upstream_options = [o.strip().rstrip(";") for o in upstream_options or ()]
         self.drain_timeout = drain_timeout or 0.0
         self.timeout = timeout
+        self._maintenance = []
+        self._slot_weights = {slot: 0 for slot in slots}
 
     def slots(self):
         """{slot: [host:port]} from the ``slots`` option."""
@@ -150,9 +183,11 @@ class NginxRouter(Router):
         owner = {address: slot for slot, addresses in self._slots.items() for address in addresses}
         entries = {}
         directives = ()
+        text = ""
         if os.path.exists(self.include):
             with open(self.include) as handle:
-                servers, directives = parse_upstream(handle.read(), self.upstream)
+                text = handle.read()
+            servers, directives = parse_upstream(text, self.upstream)
             for address, weight, down, options in servers:
                 if address not in owner:
                     raise ConfigurationError(
@@ -160,27 +195,50 @@ class NginxRouter(Router):
                         % (self.include, address)
                     )
                 entries[address] = (weight, down, options)
+        self._maintenance = [a for a in parse_maintenance(text) if a in entries]
+        self._slot_weights = self._read_slot_weights(text, entries)
         members, effective = {}, {}
         for slot, addresses in self._slots.items():
             members[slot], effective[slot] = [], []
             for address in addresses:
                 weight, down, options = entries.get(address, (0, True, None))
-                state = "absent" if options is None else ("down" if down else "up")
+                state = "absent" if options is None else ("maint" if address in self._maintenance else
+                                                          "down" if down else "up")
                 members[slot].append({"name": address, "weight": 0 if down else weight, "state": state})
                 effective[slot].append(0 if down else weight)
-        key = (tuple(sorted(entries.items())), tuple(directives))
+        key = (tuple(sorted(entries.items())), tuple(directives), tuple(sorted(self._maintenance)))
         return Split(split_percent(effective), members, key)
+
+    def _read_slot_weights(self, text, entries):
+        """{slot: member weight}: the header line this driver writes, else the first server up of each slot."""
+        written = _header_json(_WEIGHTS_LINE, text) or {}
+        weights = {}
+        for slot, addresses in self._slots.items():
+            if slot in written:
+                weights[slot] = int(written[slot])
+                continue
+            up = [entries[a][0] for a in addresses if a in entries and not entries[a][1]]
+            weights[slot] = up[0] if up else 0
+        return weights
 
     def plan(self, percent, before):
         """The include file for ``percent``; the split's key is what :meth:`read` would parse from it."""
         weights = member_weights(percent, {s: len(a) for s, a in self._slots.items()}, MAX_WEIGHT)
+        # members someone put in maintenance stay there (as HAProxy keeps 'maint')
+        maintenance = self._maintenance
         self._candidate = render_upstream(self.upstream, self._slots, weights, self.server_options,
-                                          self.upstream_options)
+                                          self.upstream_options, maintenance)
         servers, directives = parse_upstream(self._candidate, self.upstream)
-        members = {slot: [{"name": a, "weight": weights[slot], "state": "up" if weights[slot] else "down"}
-                          for a in addresses] for slot, addresses in self._slots.items()}
-        effective = {slot: [weights[slot]] * len(addresses) for slot, addresses in self._slots.items()}
-        key = (tuple(sorted((a, (w, d, o)) for a, w, d, o in servers)), tuple(directives))
+
+        def state(slot, address):
+            return "maint" if address in maintenance else "up" if weights[slot] else "down"
+
+        members = {slot: [{"name": a, "weight": 0 if state(slot, a) != "up" else weights[slot],
+                           "state": state(slot, a)} for a in addresses]
+                   for slot, addresses in self._slots.items()}
+        effective = {slot: [m["weight"] for m in ms] for slot, ms in members.items()}
+        key = (tuple(sorted((a, (w, d, o)) for a, w, d, o in servers)), tuple(directives),
+               tuple(sorted(maintenance)))
         return Split(split_percent(effective), members, key)
 
     def _run(self, *args):
@@ -202,7 +260,7 @@ class NginxRouter(Router):
                 "the 'pid' of nginx.conf" % (self.pid_file, exc)
             ) from None
 
-    def apply(self, target, before):
+    def apply(self, target, before, drain_timeout=None):
         """Write, ``nginx -t``, reload, wait for new workers; put the old file back on any failure.
 
         Holds an exclusive lock on the include file's directory meanwhile, so that two switches of the
@@ -211,11 +269,42 @@ class NginxRouter(Router):
         lock = os.open(os.path.dirname(os.path.abspath(self.include)), os.O_RDONLY)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            return self._apply_locked()
+            return self._apply_locked(self.drain_timeout if drain_timeout is None else drain_timeout)
         finally:
             os.close(lock)
 
-    def _apply_locked(self):
+    # --- member operations (routers/members.py) -------------------------------------------
+    def read_members(self, slot=None):
+        """{host:port: {name, slot, state (up/down/maint/absent), weight}} from the include file."""
+        if slot is not None and slot not in self._slots:
+            raise ConfigurationError("slot %r is not one of %s" % (slot, ", ".join(self._slots)))
+        split = self.read()
+        return {member["name"]: dict(member, slot=name) for name, members in split.members.items()
+                if slot is None or name == slot for member in members}
+
+    def member_target(self, row, operation):
+        """enabled -> up (down while its slot is at 0 %); drained and maintenance -> maint."""
+        if operation == "enabled":
+            return "up" if self._slot_weights.get(row["slot"]) else "down"
+        return "maint"
+
+    def member_serving(self, row):
+        """Up with a weight (nginx open source has no health state to add)."""
+        return row["state"] == "up" and row["weight"] > 0
+
+    def apply_members(self, changes, operation, drain_timeout):
+        """Rewrite the include with the new maintenance list (weights unchanged), test, reload."""
+        maintenance = set(self._maintenance)
+        for name, (_row, target) in changes.items():
+            if target == "maint":
+                maintenance.add(name)
+            else:
+                maintenance.discard(name)
+        self._candidate = render_upstream(self.upstream, self._slots, self._slot_weights, self.server_options,
+                                          self.upstream_options, maintenance)
+        return self.apply(None, None, drain_timeout if operation == "drained" else 0.0)
+
+    def _apply_locked(self, drain_timeout):
         previous = None
         mode = None
         if os.path.exists(self.include):
@@ -253,16 +342,16 @@ class NginxRouter(Router):
                 _write_atomic(self.include, previous, mode)
             raise
         result = {"include": self.include}
-        if self.drain_timeout > 0:
-            result["drain"] = self._wait_old_workers(master, old_workers)
+        if drain_timeout > 0:
+            result["drain"] = self._wait_old_workers(master, old_workers, drain_timeout)
         return result
 
-    def _wait_old_workers(self, master, old_workers):
+    def _wait_old_workers(self, master, old_workers, drain_timeout):
         started = time.monotonic()
         while True:
             left = child_pids(master) & old_workers
             waited = time.monotonic() - started
-            if not left or waited >= self.drain_timeout:
+            if not left or waited >= drain_timeout:
                 return {"complete": not left, "old_workers": len(left), "waited_s": round(waited, 3)}
             time.sleep(0.05)
 
