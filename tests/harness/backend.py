@@ -110,21 +110,23 @@ class BackendServer:
     healthy: bool = True
     port: int = 0
     proc: subprocess.Popen | None = None
+    # any loopback address (127.0.0.0/8): stands for an app host with its own address
+    host: str = "127.0.0.1"
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "http://%s:%d" % (self.host, self.port)
 
     def start(self):
         self.port = self.port or free_port()
         here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         argv = [sys.executable, "-m", "harness.backend", "--name", self.name, "--port", str(self.port),
                 "--version", self.version, "--error-rate", str(self.error_rate),
-                "--delay", str(self.delay)]
+                "--delay", str(self.delay), "--host", self.host]
         if not self.healthy:
             argv.append("--unhealthy")
         self.proc = subprocess.Popen(argv, cwd=here, start_new_session=True)
-        wait_for_port(self.port, proc=self.proc, timeout=30)
+        wait_for_port(self.port, host=self.host, proc=self.proc, timeout=30)
         return self
 
     def control(self, **changes):
@@ -154,8 +156,9 @@ def main(argv=None):
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--unhealthy", action="store_true")
+    parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)
-    serve(args.name, args.port, args.version, args.error_rate, args.delay, not args.unhealthy)
+    serve(args.name, args.port, args.version, args.error_rate, args.delay, not args.unhealthy, host=args.host)
 
 
 if __name__ == "__main__":
