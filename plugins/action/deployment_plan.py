@@ -28,8 +28,8 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        validation, params = self.validate_argument_spec(argument_spec=plan.argument_spec())
-        del validation  # errors were raised by validate_argument_spec
+        # raises (the task fails, naming the option) when an option is unknown or of the wrong type
+        _validation, params = self.validate_argument_spec(argument_spec=plan.argument_spec())
         try:
             hosts = plan.app_hosts(params["app_group"], task_vars.get("groups") or {})
             hosts_vars = [(name, self._host_variables(task_vars, name, params["address_variable"]))

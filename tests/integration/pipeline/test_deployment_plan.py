@@ -120,3 +120,29 @@ def test_bad_input_names_the_variable(playbook, fleet, tmp_path, options, messag
     run = playbook.run(plays(ports, proxy, tmp_path, **options), inventory=inventory(tmp_path))
     assert run.rc != 0
     assert message in run.task("plan")["msg"], run.task("plan")
+
+
+def test_the_rollback_role_on_its_own_reads_the_router_through_the_plan(playbook, fleet, tmp_path):
+    """Without rollback_from_slot/rollback_to_slot (no playbook plan), the role plans the way back itself."""
+    _ports, proxy = fleet
+    router = {"driver": "haproxy", "haproxy_socket": proxy.admin_socket, "haproxy_backend": proxy.backend,
+              "haproxy_state_file": proxy.state_file}
+    play = [{"name": "roll back", "hosts": "router", "gather_facts": False, "tasks": [
+        {"name": "roll back", "ansible.builtin.include_role": {"name": "shipyard.deploy.rollback"},
+         "vars": {"rollback_router": router, "rollback_reason": "test"}}]}]
+    check = playbook.run(play, inventory=inventory(tmp_path), check=True)
+    assert check.rc == 0, check.output
+    assert check.task("Work out the slot to go back to")["plan"]["idle_slot"] == "green"
+    assert proxy_weights(playbook, router, tmp_path) == {"blue": 100, "green": 0}  # check mode moved nothing
+    run = playbook.run(play, inventory=inventory(tmp_path))
+    assert run.rc == 0, run.output
+    assert run.task("Send all traffic to green")["changed"] is True
+    assert proxy_weights(playbook, router, tmp_path) == {"blue": 0, "green": 100}
+    back = playbook.run(play, inventory=inventory(tmp_path))  # and back again: now blue is the other slot
+    assert back.rc == 0 and proxy_weights(playbook, router, tmp_path) == {"blue": 100, "green": 0}, back.output
+
+
+def proxy_weights(playbook, router, tmp_path):
+    run = playbook.run([{"hosts": "router", "gather_facts": False, "tasks": [
+        {"name": "read", "shipyard.deploy.traffic_info": router}]}], inventory=inventory(tmp_path))
+    return run.task("read")["weights"]

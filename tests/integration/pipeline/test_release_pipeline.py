@@ -186,6 +186,18 @@ def test_report_of_the_rolled_back_canary_renders_in_a_browser(stack, tmp_path):
         assert colours[COLORS[name]] > 120, (name, colours)
 
 
+def test_rollback_onto_the_rolled_back_canary_is_refused(stack):
+    """Blue still runs the bad 3.0.0 the canary rolled back: going "back" there would serve it again."""
+    before = stack.snapshot()
+    run = stack.run("rollback", rollback_reason="test: back to blue?")
+    assert run.rc != 0
+    message = run.task("Plan the rollback (the slot to go back to, the version it must answer with, the deployment "
+                       "it ends)")["msg"]
+    assert "slot blue runs 3.0.0" in message and "not 1.0.0, the previous good version" in message, message
+    assert "ansible-playbook shipyard.deploy.deploy -e shipyard_version=1.0.0" in message
+    assert stack.snapshot() == before  # nothing moved, nothing recorded
+
+
 def test_backup_verification_passes_then_catches_corruption_and_staleness(stack):
     run = stack.run("backup_verify")
     assert run.rc == 0, run.output
