@@ -40,6 +40,8 @@ attributes:
     platforms: posix
   action:
     support: full
+  async:
+    support: none
   bypass_host_loop:
     support: none
 options:
