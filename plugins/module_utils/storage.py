@@ -84,6 +84,13 @@ def _refuse_s3_options(location, sse, kms_key_id, storage_class):
         )
 
 
+def display_location(location):
+    """A location as people read it: a local path without ``..`` segments, an ``s3://`` URL as it is."""
+    if not location or not isinstance(location, str) or "://" in location:
+        return location
+    return os.path.normpath(os.path.expanduser(location))
+
+
 def _check_key(key):
     if not key or key.startswith("/") or any(part in ("", ".", "..") for part in key.split("/")):
         raise StorageError("invalid storage key %r (a bug in shipyard.deploy; keys are relative "

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime
 
+from ansible_collections.shipyard.deploy.plugins.module_utils.storage import display_location
+
 STEP_LABELS = {
     "started": "Deployment started",
     "preflight": "Artifact fetched, preflight checks",
@@ -60,13 +62,15 @@ def deployment_view(summary):
     rollback = next((dict(e["data"], offset_seconds=e["offset_seconds"], time=e["time"])
                      for e in reversed(events) if e["event"] == "rolled_back"), None)
     backup = next((e["data"] for e in reversed(events) if e["event"] == "backup"), None)
+    if backup and backup.get("location"):
+        backup = dict(backup, location=display_location(backup["location"]))
     return {
         "deployment_id": summary["deployment_id"],
         "application": summary["application"],
         "environment": summary["environment"],
         "version": summary["version"],
         "previous_version": started.get("live_version") or None,
-        "strategy": started.get("strategy") or None,
+        "strategy": _strategy(started),
         "live_slot": started.get("live_slot") or None,
         "idle_slot": idle_slot or None,
         "outcome": summary["outcome"],
@@ -83,6 +87,13 @@ def deployment_view(summary):
         "rollback": rollback,
         "backup": backup,
     }
+
+
+def _strategy(started):
+    """The strategy that moved the traffic: a first deployment (no live slot) is always ``direct``."""
+    if started and not started.get("live_slot"):
+        return "direct"
+    return started.get("strategy") or None
 
 
 def step_weights(data):
@@ -140,7 +151,7 @@ def _status(event):
 def describe(name, data):
     """One line saying what an event recorded, in words."""
     if name == "started":
-        parts = ["strategy %s" % data.get("strategy", "?")]
+        parts = ["strategy %s" % (_strategy(data) or "?")]
         if data.get("idle_slot"):
             parts.append("to slot %s" % data["idle_slot"])
         if data.get("live_version"):
@@ -160,7 +171,8 @@ def describe(name, data):
     if name == "preflight":
         hosts = data.get("hosts") or []
         return "release unpacked in %s%s, preflight checks passed" % (
-            data.get("release_dir", "?"), " on %s" % ", ".join(str(h) for h in hosts) if hosts else "")
+            display_location(data.get("release_dir")) or "?",
+            " on %s" % ", ".join(str(h) for h in hosts) if hosts else "")
     if name == "release":
         return "version %s on slot %s" % (data.get("version", "?"), data.get("slot", "?"))
     if name == "health":

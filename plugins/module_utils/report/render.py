@@ -209,7 +209,7 @@ def _md(value):
 
 
 def _md_table(headers, rows):
-    out = ["| %s |" % " | ".join(headers), "|%s" % "---|" * len(headers)]
+    out = ["| %s |" % " | ".join(headers), "|" + "---|" * len(headers)]
     out.extend("| %s |" % " | ".join(_md(cell) for cell in row) for row in rows)
     return "\n".join(out)
 

@@ -32,6 +32,11 @@ def test_deploy_from_nothing_then_blue_green_under_load(stack):
     run = stack.run("deploy", shipyard_version="1.0.0")
     assert run.rc == 0, run.output
     assert stack.serving() == {"slot": "blue", "version": "1.0.0", "path": "/"}
+    # nothing was live: the plan switches directly (the inventory asks for bluegreen) and says so
+    first = stack.ledger()[0]
+    assert first["event"] == "started" and first["data"]["strategy"] == "direct", first
+    assert run.task("Plan the deployment (live and idle slot, URLs and health checks of every app host, "
+                    "ledger options)")["plan"]["idle_health_targets"][0]["url"].startswith("http://127.0.0.1:")
 
     load = LoadGenerator(stack.url, concurrency=2, duration=300, max_requests=10**7).start()
     try:
@@ -54,6 +59,8 @@ def test_deploy_from_nothing_then_blue_green_under_load(stack):
         summary = handle.read()
     assert summary.startswith("# shop 2.0.0 to local: succeeded"), summary[:200]
     assert "| Database backup |" in summary and "No rollback." in summary
+    assert "\n|---|---|\n" in summary and "|---||" not in summary  # the tables render
+    assert "| Strategy | bluegreen |" in summary and "| Previous version | 1.0.0 |" in summary
     with open(report["html"], encoding="utf-8") as handle:
         page = handle.read()
     assert 'data-chart="traffic"' in page and 'data-chart="error-rate"' not in page  # blue-green: no analysis
@@ -185,6 +192,18 @@ def test_report_of_the_rolled_back_canary_renders_in_a_browser(stack, tmp_path):
         # swatches alone are about 36 pixels per chart (72 for a slot, in two charts), one
         # analysis window adds a point of about 50 pixels to each
         assert colours[COLORS[name]] > 120, (name, colours)
+
+
+def test_rollback_onto_the_rolled_back_canary_is_refused(stack):
+    """Blue still runs the bad 3.0.0 the canary rolled back: going "back" there would serve it again."""
+    before = stack.snapshot()
+    run = stack.run("rollback", rollback_reason="test: back to blue?")
+    assert run.rc != 0
+    message = run.task("Plan the rollback (the slot to go back to, the version it must answer with, the deployment "
+                       "it ends)")["msg"]
+    assert "slot blue runs 3.0.0" in message and "not 1.0.0, the previous good version" in message, message
+    assert "ansible-playbook shipyard.deploy.deploy -e shipyard_version=1.0.0" in message
+    assert stack.snapshot() == before  # nothing moved, nothing recorded
 
 
 def test_backup_verification_passes_then_catches_corruption_and_staleness(stack):

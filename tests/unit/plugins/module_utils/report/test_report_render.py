@@ -155,6 +155,36 @@ def test_markdown_summary(view):
     assert text.count("\n| ") >= len(view["steps"]) + 2
 
 
+def test_every_markdown_table_renders_as_a_table(view):
+    from markdown_it import MarkdownIt
+
+    text = render_markdown(view)
+    separators = [line for line in text.splitlines() if re.fullmatch(r"\|(---\|)+", line)]
+    assert len(separators) == 3, text  # summary, timeline, canary analysis
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    assert html.count("<table>") == len(separators), html
+    # no row of a table fell out as a paragraph of pipes
+    assert not re.search(r"<p>\|", html), html
+    assert "<td>Database backup</td>" in html and "<td>fail</td>" in html
+
+
+def test_a_first_deployment_is_direct_and_paths_are_normalised():
+    steps = [(0, "started", {"strategy": "canary", "live_slot": "", "idle_slot": "blue", "live_version": ""}),
+             (2, "preflight", {"release_dir": "/repo/inventory/local/../../.demo/app/releases/1.0.0"}),
+             (3, "backup", {"backup_id": "b1", "location": "/repo/inventory/local/../../.demo/backups"}),
+             (4, "succeeded", {"slot": "blue"})]
+    records = [ledger.new_record("d", "local", "shop", "1.0.0", name, data,
+                                 moment=T0 + datetime.timedelta(seconds=offset)) for offset, name, data in steps]
+    view = deployment_view(ledger.summarize(records, "d"))
+    assert view["strategy"] == "direct"
+    markdown, page = render_markdown(view), render_html(view)
+    assert "| Strategy | direct |" in markdown and "strategy direct, to slot blue" in markdown
+    assert "canary" not in markdown.lower().replace("canary analysis", ""), markdown
+    assert "<th>Strategy</th><td>direct</td>" in page and "strategy direct, to slot blue" in page
+    for text in (markdown, page):
+        assert "../" not in text and "/repo/.demo/app/releases/1.0.0" in text and "/repo/.demo/backups" in text
+
+
 def test_bluegreen_report_has_no_analysis_but_a_traffic_chart():
     steps = [(0, "started", {"strategy": "bluegreen", "live_slot": "blue", "idle_slot": "green"}),
              # as the roles record it: the router's read-back, weights inside
