@@ -76,3 +76,7 @@ class RouterError(ShipyardError):
 
 class HAProxyAPIError(ShipyardError):
     """HAProxy's runtime API could not be reached or gave an answer we cannot use."""
+
+
+class EvidenceError(ShipyardError):
+    """Release evidence (test, coverage, audit, lint reports, changelog) cannot be read or judged."""
