@@ -13,6 +13,7 @@ from __future__ import annotations
 
 STEP_LABELS = {
     "started": "Deployment started",
+    "evidence": "Release evidence",
     "preflight": "Artifact fetched, preflight checks",
     "backup": "Database backup",
     "migration": "Database migrations",
@@ -57,6 +58,7 @@ def deployment_view(summary):
     rollback = next((dict(e["data"], offset_seconds=e["offset_seconds"], time=e["time"])
                      for e in reversed(events) if e["event"] == "rolled_back"), None)
     backup = next((e["data"] for e in reversed(events) if e["event"] == "backup"), None)
+    evidence = next((e["data"] for e in reversed(events) if e["event"] == "evidence"), None)
     return {
         "deployment_id": summary["deployment_id"],
         "application": summary["application"],
@@ -78,7 +80,18 @@ def deployment_view(summary):
         "thresholds": _thresholds(analyses),
         "rollback": rollback,
         "backup": backup,
+        "evidence": evidence_view(evidence),
     }
+
+
+def evidence_view(data):
+    """The release evidence verdict and its rules as the report shows them (None when not checked)."""
+    if not data:
+        return None
+    rules = [{key: rule.get(key) for key in ("rule", "title", "result", "measured", "threshold", "reason")}
+             for rule in data.get("rules") or [] if isinstance(rule, dict)]
+    return {"verdict": data.get("verdict"), "enforce": data.get("enforce"), "location": data.get("location"),
+            "rules": rules, "failed": [r["rule"] for r in rules if r["result"] in ("block", "warn")]}
 
 
 def step_weights(data):
@@ -130,6 +143,8 @@ def _status(event):
         return "ok" if verdict in ("pass", "healthy") or name == "traffic_step" else "info"
     if name == "health":
         return "ok" if data.get("healthy", True) else "bad"
+    if name == "evidence":
+        return {"pass": "ok", "blocked": "bad"}.get(data.get("verdict"), "info")
     return "ok" if name in ("succeeded", "backup", "migration", "release", "preflight") else "info"
 
 
@@ -157,6 +172,11 @@ def describe(name, data):
         hosts = data.get("hosts") or []
         return "release unpacked in %s%s, preflight checks passed" % (
             data.get("release_dir", "?"), " on %s" % ", ".join(str(h) for h in hosts) if hosts else "")
+    if name == "evidence":
+        view = evidence_view(data)
+        failed = ", ".join(view["failed"]) if view else ""
+        return "verdict %s (enforce %s)%s" % (data.get("verdict", "?"), data.get("enforce", "?"),
+                                             ": %s failed" % failed if failed else ", every rule passed")
     if name == "release":
         return "version %s on slot %s" % (data.get("version", "?"), data.get("slot", "?"))
     if name == "health":
