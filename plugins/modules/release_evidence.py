@@ -14,8 +14,8 @@ description:
     rule per concern, each saying what it measured and why it passed or blocked.
   - "B(tests): JUnit XML (pytest, Maven Surefire, jest-junit, go-junit-report) - no failure or error, skipped
     tests only with a reason, at least O(policy) C(tests.min_tests) tests so that an empty report does not pass."
-  - "B(coverage): Cobertura XML, lcov or coverage.py JSON - line coverage (and optionally branch coverage) at
-    least the threshold (80% by default), compared on the counts."
+  - "B(coverage): Cobertura XML, JaCoCo XML, lcov or coverage.py JSON - line coverage (and optionally branch
+    coverage) at least the threshold (80% by default), compared on the counts."
   - "B(audit): npm audit, pip-audit, OSV-Scanner or Trivy JSON - no vulnerability at or above the blocking
     severity unless an accepted-risk entry with a justification and an unexpired date lists it; an expired
     acceptance blocks again."

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: shipyard.deploy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Coverage reports: Cobertura XML, lcov tracefiles and coverage.py JSON, as line and branch counts.
+"""Coverage reports: Cobertura XML, JaCoCo XML, lcov tracefiles and coverage.py JSON, as line and branch counts.
 
 Each parser returns the same summary (``lines_valid``, ``lines_covered``, ``branches_valid``,
 ``branches_covered`` and the percentages), computed from counts rather than from a producer's
@@ -22,6 +22,36 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.evidence.documents
 def is_cobertura(root):
     """Whether an XML root element is a Cobertura report."""
     return local_name(root) == "coverage" and root.get("line-rate") is not None
+
+
+def is_jacoco(root):
+    """Whether an XML root element is a JaCoCo report (``<report>`` with ``<counter>`` totals)."""
+    return local_name(root) == "report" and any(local_name(e) == "counter" for e in root.iter())
+
+
+def parse_jacoco(name, data):
+    """Summary of a JaCoCo XML report (``jacoco:report``, ``jacocoTestReport``, ``jacococli report --xml``)."""
+    return summarize_jacoco(name, parse_xml(name, data))
+
+
+def summarize_jacoco(name, root):
+    """Summary from the report's own LINE and BRANCH counters (the packages' when the report has none)."""
+    require(name, is_jacoco(root), "root element is not a JaCoCo <report> with counters")
+    counters = [e for e in root if local_name(e) == "counter"]
+    if not counters:
+        counters = [c for package in root if local_name(package) == "package"
+                    for c in package if local_name(c) == "counter"]
+    totals = {}
+    for counter in counters:
+        kind = counter.get("type")
+        missed, covered = _int(name, counter, "missed") or 0, _int(name, counter, "covered") or 0
+        seen = totals.setdefault(kind, [0, 0])
+        seen[0] += missed + covered
+        seen[1] += covered
+    lines = totals.get("LINE", [0, 0])
+    branches = totals.get("BRANCH")
+    return summary(name, "jacoco", lines[0], lines[1], branches[0] if branches and branches[0] else None,
+                   branches[1] if branches and branches[0] else None)
 
 
 def is_coverage_py_json(value):

@@ -124,7 +124,7 @@ def _tests(evidence, settings, expected):
 def _coverage(evidence, settings, expected):
     reports = evidence["reports"]["coverage"]
     if not reports:
-        return _missing(evidence, "coverage report (Cobertura XML, lcov or coverage.py JSON)")
+        return _missing(evidence, "coverage report (Cobertura or JaCoCo XML, lcov or coverage.py JSON)")
     total = merge_coverage(reports)
     measured = "line %s (%d of %d)" % (_pct(total["line_percent"]), total["lines_covered"], total["lines_valid"])
     if total["branch_percent"] is not None:

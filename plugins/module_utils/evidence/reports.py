@@ -35,6 +35,8 @@ def read_report(name, data):
             return "tests", junit.summarize_junit(name, root)
         if coverage_reports.is_cobertura(root):
             return "coverage", coverage_reports.summarize_cobertura(name, root)
+        if coverage_reports.is_jacoco(root):
+            return "coverage", coverage_reports.summarize_jacoco(name, root)
         return None, "XML with root <%s>" % local_name(root)
     if head in (b"{", b"["):
         value = parse_json(name, data)

@@ -79,3 +79,22 @@ def test_merge_adds_counts_not_percentages():
 def test_broken_lcov_names_the_problem(data, problem):
     with pytest.raises(MalformedReport, match=problem):
         parse_lcov("lcov.info", data)
+
+
+# The shape of JaCoCo's report.dtd (DOCTYPE line as jacoco:report writes it); hand-written, JaCoCo does not run here.
+JACOCO = b"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<!DOCTYPE report PUBLIC "-//JACOCO//DTD Report 1.1//EN" "report.dtd">
+<report name="shop"><sessioninfo id="ci-1" start="1764600000000" dump="1764600001000"/>
+<package name="com/acme/shop"><class name="com/acme/shop/Cart" sourcefilename="Cart.java">
+<counter type="LINE" missed="2" covered="18"/></class>
+<counter type="INSTRUCTION" missed="10" covered="90"/><counter type="BRANCH" missed="3" covered="5"/>
+<counter type="LINE" missed="2" covered="18"/></package>
+<counter type="INSTRUCTION" missed="10" covered="90"/><counter type="BRANCH" missed="3" covered="5"/>
+<counter type="LINE" missed="2" covered="18"/><counter type="METHOD" missed="0" covered="4"/></report>"""
+
+
+def test_jacoco_totals_come_from_the_report_counters():
+    kind, summary = read_report("jacoco.xml", JACOCO)
+    assert kind == "coverage" and summary["format"] == "jacoco"
+    assert (summary["lines_valid"], summary["lines_covered"], summary["branches_valid"], summary["branches_covered"]) \
+        == (20, 18, 8, 5)
