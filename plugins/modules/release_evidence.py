@@ -26,9 +26,9 @@ description:
   - "B(provenance): evidence stored outside the release must come with an C(evidence.json) naming the
     artifact's SHA-256 (O(artifact_sha256)), so evidence of another build never counts. Evidence shipped inside
     the artifact is covered by the artifact's own checksum."
-  - Reports are recognised by their content, whatever their names. XML is parsed with defusedxml (no DTD, no
-    entities), every file is read up to O(max_file_size); a malformed or oversized report is a blocking finding
-    that names the file, never a crash. Missing evidence fails its rule.
+  - Reports are recognised by their content, whatever their names. XML is parsed with defusedxml (no entity
+    declarations, nothing external fetched), every file is read up to O(max_file_size); a malformed or
+    oversized report is a blocking finding that names the file, never a crash. Missing evidence fails its rule.
   - Reads only; C(changed) is always false and check mode judges exactly as a real run.
 attributes:
   check_mode:

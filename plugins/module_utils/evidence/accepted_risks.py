@@ -18,7 +18,9 @@ accepts nothing any more: the vulnerability blocks again until someone looks at 
 from __future__ import annotations
 
 import datetime
+import json
 
+from ansible_collections.shipyard.deploy.plugins.module_utils.errors import DependencyError
 from ansible_collections.shipyard.deploy.plugins.module_utils.evidence.documents import (
     MalformedReport,
     decode_text,
@@ -29,18 +31,29 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.evidence.documents
 def parse_accepted_risks(name, data):
     """The entries of an accepted-risk file, each checked: ``{"id", "package", "justification", "expires",
     "problem"}`` where ``problem`` says why an entry cannot count (None when it is well formed)."""
-    import yaml  # PyYAML comes with ansible-core
-
-    try:
-        value = yaml.safe_load(decode_text(name, data))
-    except yaml.YAMLError as exc:
-        raise MalformedReport(name, "not valid YAML/JSON (%s)" % str(exc).splitlines()[0]) from None
+    value = _load_yaml_or_json(name, decode_text(name, data))
     if isinstance(value, dict):
         value = value.get("accepted")
     if value is None:
         return []
     require(name, isinstance(value, list), "an accepted-risk file is a list of entries (or accepted: [...])")
     return [check_entry(entry) for entry in value]
+
+
+def _load_yaml_or_json(name, text):
+    """YAML through PyYAML (on the controller with ansible-core; not always on a managed node), else JSON."""
+    try:
+        import yaml
+    except ImportError:
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise DependencyError("%s is YAML, and PyYAML is not installed on the host that runs the task; "
+                                  "install PyYAML there or write the file as JSON" % name) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise MalformedReport(name, "not valid YAML/JSON (%s)" % str(exc).splitlines()[0]) from None
 
 
 def check_entry(entry):

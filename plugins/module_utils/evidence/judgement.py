@@ -114,8 +114,8 @@ def _tests(evidence, settings, expected):
     if total["tests"] < settings["min_tests"]:
         problems.append("only %d tests ran (an empty or partial report)" % total["tests"])
     if settings["skipped_need_reason"] and total["skipped_without_reason"]:
-        problems.append("%d skipped without a reason: %s" % (total["skipped_without_reason"],
-                                                              ", ".join(total["unexplained_skips"])))
+        unexplained = ", ".join(total["unexplained_skips"])
+        problems.append("%d skipped without a reason: %s" % (total["skipped_without_reason"], unexplained))
     reason = "; ".join(problems) or "every test passed; every skip gives a reason"
     return not problems, measured, threshold, reason, total["files"], {
         k: total[k] for k in ("tests", "passed", "failures", "errors", "skipped", "skipped_without_reason")}
@@ -128,8 +128,8 @@ def _coverage(evidence, settings, expected):
     total = merge_coverage(reports)
     measured = "line %s (%d of %d)" % (_pct(total["line_percent"]), total["lines_covered"], total["lines_valid"])
     if total["branch_percent"] is not None:
-        measured += ", branch %s (%d of %d)" % (_pct(total["branch_percent"]), total["branches_covered"],
-                                               total["branches_valid"])
+        measured += ", branch %s (%d of %d)" % (
+            _pct(total["branch_percent"]), total["branches_covered"], total["branches_valid"])
     threshold = "line >= %g%%" % settings["min_line"]
     if settings["min_branch"] is not None:
         threshold += ", branch >= %g%%" % settings["min_branch"]
@@ -143,8 +143,8 @@ def _coverage(evidence, settings, expected):
         if not total["branches_valid"]:
             problems.append("min_branch is set but no report measures branches (run coverage with --branch)")
         elif total["branches_covered"] * 100.0 < settings["min_branch"] * total["branches_valid"]:
-            problems.append("branch coverage %s is under %g%%" % (_pct(total["branch_percent"]),
-                                                                settings["min_branch"]))
+            problems.append("branch coverage %s is under %g%%" % (
+                _pct(total["branch_percent"]), settings["min_branch"]))
     reason = "; ".join(problems) or "coverage meets the threshold"
     return not problems, measured, threshold, reason, total["files"], {
         k: total[k] for k in ("lines_valid", "lines_covered", "line_percent", "branches_valid", "branches_covered",

@@ -176,7 +176,6 @@ def message(outcome, version, failed):
     return "release evidence of %s has warnings - %s" % (version, said)
 
 
-
 def argument_spec():
     """The module's options (importable, so that tools can read them without AnsibleModule)."""
     from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec

@@ -175,8 +175,8 @@ def describe(name, data):
     if name == "evidence":
         view = evidence_view(data)
         failed = ", ".join(view["failed"]) if view else ""
-        return "verdict %s (enforce %s)%s" % (data.get("verdict", "?"), data.get("enforce", "?"),
-                                             ": %s failed" % failed if failed else ", every rule passed")
+        said = ": %s failed" % failed if failed else ", every rule passed"
+        return "verdict %s (enforce %s)%s" % (data.get("verdict", "?"), data.get("enforce", "?"), said)
     if name == "release":
         return "version %s on slot %s" % (data.get("version", "?"), data.get("slot", "?"))
     if name == "health":

@@ -140,3 +140,14 @@ def test_accepted_risk_file_that_is_no_list_is_malformed():
         parse_accepted_risks("accepted-risks.yml", b"accepted: yes\n")
     with pytest.raises(MalformedReport, match="not valid YAML"):
         parse_accepted_risks("accepted-risks.yml", b"accepted: [\n")
+
+
+def test_without_pyyaml_json_still_works_and_yaml_says_what_to_do(monkeypatch):
+    from ansible_collections.shipyard.deploy.plugins.module_utils.errors import DependencyError
+
+    monkeypatch.setitem(__import__("sys").modules, "yaml", None)  # a managed node without PyYAML
+    entries = parse_accepted_risks("accepted-risks.json", json.dumps(
+        [{"id": "CVE-1", "justification": "not reachable", "expires": "2027-01-01"}]).encode())
+    assert entries[0]["expires"] == "2027-01-01" and entries[0]["problem"] is None
+    with pytest.raises(DependencyError, match="install PyYAML there or write the file as JSON"):
+        parse_accepted_risks("accepted-risks.yml", ACCEPTED)
