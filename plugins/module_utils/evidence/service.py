@@ -24,6 +24,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.evidence.documents
 from ansible_collections.shipyard.deploy.plugins.module_utils.evidence.reports import KINDS, read_report
 from ansible_collections.shipyard.deploy.plugins.module_utils.evidence.sources import (
     MANIFEST,
+    MAX_FILES,
     check_name,
     open_evidence,
     release_files,
@@ -69,6 +70,8 @@ def _evidence_names(source, evidence, max_bytes):
         listed = manifest.get("files") if manifest else None
         if listed is not None and not isinstance(listed, list):
             raise MalformedReport(MANIFEST, "files must be a list of file names")
+        if listed is not None and len(listed) > MAX_FILES:
+            raise MalformedReport(MANIFEST, "lists %d files, more than the %d read" % (len(listed), MAX_FILES))
         names = [check_name(name) for name in listed] if listed is not None else None
     except MalformedReport as exc:
         evidence["malformed"].append({"file": exc.name, "problem": exc.problem})
@@ -80,7 +83,14 @@ def _evidence_names(source, evidence, max_bytes):
         evidence["malformed"].append({"file": MANIFEST, "problem": "a URL cannot be listed: publish evidence.json "
                                                                    "with the files it holds (files: [...])"})
         return []
-    return [name for name, _size in source.list() if name != MANIFEST]
+    names = [name for name, _size in source.list() if name != MANIFEST]
+    if len(names) > MAX_FILES:
+        # a gate that judged only some of the reports could pass a red build
+        evidence["malformed"].append({"file": source.description, "problem": "%d files, more than the %d read; "
+                                      "publish only the reports (or list them in %s)" % (len(names), MAX_FILES,
+                                                                                         MANIFEST)})
+        return []
+    return names
 
 
 def _read_changelog(evidence, own, source, max_bytes, changelog):

@@ -20,7 +20,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import Conf
 from ansible_collections.shipyard.deploy.plugins.module_utils.evidence.documents import MalformedReport
 
 MANIFEST = "evidence.json"
-# More files than this is no CI's evidence of one build; listing stops there.
+# More files than this is no CI's evidence of one build (a blocking finding, not a partial read).
 MAX_FILES = 200
 
 
@@ -50,8 +50,8 @@ class EvidenceSource:
         return self._store is not None
 
     def list(self):
-        """``[(name, size)]`` of the files here, at most MAX_FILES."""
-        return self._store.list("")[:MAX_FILES]
+        """``[(name, size)]`` of every file here."""
+        return self._store.list("")
 
     def read(self, name, max_bytes):
         """The bytes of ``name``, or None when it does not exist; MalformedReport when over ``max_bytes``."""

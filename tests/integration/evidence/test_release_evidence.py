@@ -171,3 +171,13 @@ def test_module_in_a_playbook_fails_on_block_and_never_changes(playbook, tmp_pat
     assert stopped["changed"] is False
     assert stopped["msg"].startswith("release evidence blocks 1.4.2 - tests (block)")
     assert [r["rule"] for r in stopped["rules"] if r["result"] == "block"] == ["tests"]
+
+
+def test_a_folder_of_too_many_files_is_not_judged_in_part(tmp_path, green_evidence):
+    release = _release(tmp_path, green_evidence)
+    os.unlink(os.path.join(release, "evidence", "evidence.json"))
+    for index in range(201):
+        (tmp_path / "release" / "evidence" / ("log-%03d.txt" % index)).write_text("x\n")
+    result = run_release_evidence(_params(release, fail_on_block=False), False, False)
+    files = next(r for r in result["rules"] if r["rule"] == "files")
+    assert files["result"] == "block" and "205 files, more than the 200 read" in files["reason"], files
