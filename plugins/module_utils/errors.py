@@ -80,3 +80,7 @@ class HAProxyAPIError(ShipyardError):
 
 class EvidenceError(ShipyardError):
     """Release evidence (test, coverage, audit, lint reports, changelog) cannot be read or judged."""
+
+
+class RolloutError(ShipyardError):
+    """A rollout stopped: rolled back, held, or failed before traffic moved (details say which)."""

@@ -395,7 +395,10 @@ window:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.shipyard.deploy.plugins.module_utils.analysis.canary import analyze_canary
+from ansible_collections.shipyard.deploy.plugins.module_utils.analysis.canary import (
+    analyze_canary,
+    source_argument_spec,
+)
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
 
 SLOT_OPTIONS = dict(
@@ -412,44 +415,7 @@ def main():
         window=dict(type="float", default=60),
         canary=dict(type="dict", required=True, options=SLOT_OPTIONS),
         baseline=dict(type="dict", required=True, options=SLOT_OPTIONS),
-        haproxy=dict(type="dict", options=dict(
-            socket=dict(type="str", required=True),
-            backend=dict(type="str", default="app"),
-            timeout=dict(type="float", default=5),
-        )),
-        prometheus=dict(type="dict", options=dict(
-            url=dict(type="str", required=True),
-            queries=dict(type="dict", required=True, options=dict(
-                requests=dict(type="str"),
-                errors=dict(type="str"),
-                latency=dict(type="str"),
-            )),
-            latency_unit=dict(type="str", choices=["seconds", "milliseconds"], default="seconds"),
-            headers=dict(type="dict"),
-            bearer_token=dict(type="str", no_log=True),
-            validate_certs=dict(type="bool", default=True),
-            ca_path=dict(type="path"),
-            timeout=dict(type="float", default=10),
-        )),
-        probe=dict(type="dict", options=dict(
-            concurrency=dict(type="int", default=2),
-            interval=dict(type="float", default=0.05),
-            timeout=dict(type="float", default=5),
-            status_codes=dict(type="list", elements="int", default=[200]),
-            headers=dict(type="dict"),
-            bearer_token=dict(type="str", no_log=True),
-            validate_certs=dict(type="bool", default=True),
-            ca_path=dict(type="path"),
-            latency_metric=dict(type="str", choices=["p50", "p95", "p99", "avg", "max"], default="p95"),
-        )),
-        rules=dict(type="dict", options=dict(
-            max_error_rate=dict(type="float"),
-            max_latency_ratio=dict(type="float"),
-            max_latency_ms=dict(type="float"),
-            min_requests=dict(type="int"),
-            latency_floor_ms=dict(type="float"),
-            failure_limit=dict(type="int"),
-        )),
+        **source_argument_spec(),
         consecutive_failures=dict(type="int", default=0),
     )
     module = AnsibleModule(

@@ -59,7 +59,7 @@ options:
       - Event to append. Without it the module only answers queries.
     type: str
     choices: [started, evidence, preflight, backup, migration, release, health, analysis, traffic_step, approval,
-              succeeded, failed, rolled_back, note]
+              bake, succeeded, failed, rolled_back, note]
   data:
     description:
       - Details of the event, for example C(backup_id), a traffic step's weights and analysis verdict,

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 class LoadGenerator:
     def __init__(self, url, concurrency=4, duration=30.0, max_requests=200000, timeout=5.0,
-                 new_connection_every=0):
+                 new_connection_every=0, rate=None):
         parts = urlsplit(url)
         if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("load is only ever sent to loopback, not %s" % parts.hostname)
@@ -30,6 +30,8 @@ class LoadGenerator:
         self.timeout = timeout
         # 0 = keep-alive for ever; N = reconnect after N requests (exercises new connections)
         self.new_connection_every = new_connection_every
+        # requests per second over all workers (None: as fast as the server answers)
+        self.rate = rate
         self.lock = threading.Lock()
         self.slots = Counter()
         self.statuses = Counter()
@@ -92,7 +94,13 @@ class LoadGenerator:
     def _worker(self):
         conn = None
         used = 0
+        gap = self.concurrency / self.rate if self.rate else 0.0
+        due = time.monotonic()
         while not self._stop.is_set() and time.monotonic() < self._deadline and self._take_ticket():
+            if gap:
+                due += gap
+                if self._stop.wait(max(0.0, due - time.monotonic())):
+                    break
             if conn is None:
                 conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
                 used = 0

@@ -18,6 +18,51 @@ SOURCES = ("haproxy", "prometheus", "probe")
 ROLES = ("canary", "baseline")
 
 
+def source_argument_spec(extra_rules=None):
+    """Argument spec of the metric sources and the rules (canary_analysis; rollout adds ``extra_rules``)."""
+    return dict(
+        haproxy=dict(type="dict", options=dict(
+            socket=dict(type="str", required=True),
+            backend=dict(type="str", default="app"),
+            timeout=dict(type="float", default=5),
+        )),
+        prometheus=dict(type="dict", options=dict(
+            url=dict(type="str", required=True),
+            queries=dict(type="dict", required=True, options=dict(
+                requests=dict(type="str"),
+                errors=dict(type="str"),
+                latency=dict(type="str"),
+            )),
+            latency_unit=dict(type="str", choices=["seconds", "milliseconds"], default="seconds"),
+            headers=dict(type="dict"),
+            bearer_token=dict(type="str", no_log=True),
+            validate_certs=dict(type="bool", default=True),
+            ca_path=dict(type="path"),
+            timeout=dict(type="float", default=10),
+        )),
+        probe=dict(type="dict", options=dict(
+            concurrency=dict(type="int", default=2),
+            interval=dict(type="float", default=0.05),
+            timeout=dict(type="float", default=5),
+            status_codes=dict(type="list", elements="int", default=[200]),
+            headers=dict(type="dict"),
+            bearer_token=dict(type="str", no_log=True),
+            validate_certs=dict(type="bool", default=True),
+            ca_path=dict(type="path"),
+            latency_metric=dict(type="str", choices=["p50", "p95", "p99", "avg", "max"], default="p95"),
+        )),
+        rules=dict(type="dict", options=dict(
+            max_error_rate=dict(type="float"),
+            max_latency_ratio=dict(type="float"),
+            max_latency_ms=dict(type="float"),
+            min_requests=dict(type="int"),
+            latency_floor_ms=dict(type="float"),
+            failure_limit=dict(type="int"),
+            **(extra_rules or {}),
+        )),
+    )
+
+
 def _utc(timestamp):
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 

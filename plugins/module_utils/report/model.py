@@ -11,6 +11,8 @@ against, the traffic share of the new slot over time, the rollback and the backu
 
 from __future__ import annotations
 
+import datetime
+
 STEP_LABELS = {
     "started": "Deployment started",
     "evidence": "Release evidence",
@@ -22,6 +24,7 @@ STEP_LABELS = {
     "analysis": "Canary analysis",
     "traffic_step": "Traffic step",
     "approval": "Approval",
+    "bake": "Bake (watch after 100%)",
     "succeeded": "Deployment succeeded",
     "failed": "Deployment failed",
     "rolled_back": "Rolled back",
@@ -77,6 +80,7 @@ def deployment_view(summary):
         "steps": steps,
         "analyses": analyses,
         "traffic": _traffic_share(events, idle_slot),
+        "samples": samples(events, summary["started_at"]),
         "thresholds": _thresholds(analyses),
         "rollback": rollback,
         "backup": backup,
@@ -182,9 +186,16 @@ def describe(name, data):
     if name == "health":
         return "%s of %s targets healthy" % (data.get("healthy_targets", "?"), data.get("targets", "?"))
     if name == "analysis":
-        return "%s%% step, window %s: %s - %s" % (
-            _percent_text(data.get("percent")), data.get("attempt", 1), data.get("verdict", "?"),
-            data.get("reason", ""))
+        phase = data.get("phase") or "step"
+        where = "bake" if phase == "bake" else "preview" if phase == "preview" else \
+            "%s%% %s" % (_percent_text(data.get("percent")), "settle" if phase == "settle" else "step")
+        return "%s, window %s: %s - %s" % (where, data.get("attempt", 1), data.get("verdict", "?"),
+                                           data.get("reason", ""))
+    if name == "bake":
+        if data.get("phase") == "start":
+            return "watching the new slot for %s s" % _percent_text(data.get("duration"))
+        return "%s after %s s: %s" % (data.get("verdict", "?"), _percent_text(data.get("seconds")),
+                                      data.get("reason", ""))
     if name == "traffic_step":
         weights = step_weights(data)
         shares = ", ".join("%s %s" % (slot, weights[slot]) for slot in sorted(weights))
@@ -265,9 +276,67 @@ def _thresholds(analyses):
     return found
 
 
+def _epoch(text):
+    try:
+        moment = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except (TypeError, ValueError):
+        return None
+    return moment.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def samples(events, started_at, bucket=1.0):
+    """Per-second figures of both slots from the rollout's sample points.
+
+    ``[{"offset_seconds", "percent", "canary": {requests, errors, error_rate, latency_ms},
+    "baseline": {...}}]``, one per ``bucket`` seconds that had a sample, latency weighted by requests.
+    Ledgers written by canary_analysis windows have no points: the list is empty.
+    """
+    start = _epoch(started_at)
+    if start is None:
+        return []
+    buckets = {}
+    for event in events:
+        if event["event"] != "analysis":
+            continue
+        for point in event["data"].get("points") or []:
+            moment = number(point.get("t"))
+            if moment is None:
+                continue
+            key = int((moment - start) // bucket)
+            slot_sums = buckets.setdefault(key, {"percent": point.get("percent")})
+            slot_sums["percent"] = point.get("percent")
+            for role in ("canary", "baseline"):
+                figures = point.get(role) or {}
+                sums = slot_sums.setdefault(role, [0.0, 0.0, 0.0, 0.0])
+                requests, errors = number(figures.get("requests")) or 0.0, number(figures.get("errors")) or 0.0
+                latency = number(figures.get("latency_ms"))
+                sums[0] += requests
+                sums[1] += errors
+                if latency is not None and requests > 0:
+                    sums[2] += latency * requests
+                    sums[3] += requests
+    result = []
+    for key in sorted(buckets):
+        row = {"offset_seconds": round((key + 1) * bucket, 3), "percent": number(buckets[key]["percent"])}
+        for role in ("canary", "baseline"):
+            requests, errors, weighted, weight = buckets[key].get(role, [0.0, 0.0, 0.0, 0.0])
+            row[role] = {"requests": requests, "errors": errors,
+                         "error_rate": errors / requests if requests else None,
+                         "latency_ms": weighted / weight if weight else None}
+        result.append(row)
+    return result
+
+
 def _traffic_share(events, idle_slot):
-    """``[(offset_seconds, percent of traffic on the new slot)]`` from the traffic steps and rollback."""
+    """``[(offset_seconds, percent of traffic on the new slot)]`` from the traffic steps and rollback.
+
+    The share starts at 0 when the new slot's health was checked (or the first step was taken), so a
+    blue-green switch draws as the step it is, not as one dot.
+    """
     points = []
+    health = next((e["offset_seconds"] for e in events if e["event"] == "health"), None)
+    if health is not None and idle_slot:
+        points.append((health, 0.0))
     for event in events:
         if event["event"] == "traffic_step":
             weights = {slot: number(value) for slot, value in step_weights(event["data"]).items()}

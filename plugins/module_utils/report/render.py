@@ -60,36 +60,50 @@ def _measured(rule, value):
     return format_threshold(rule, value)
 
 
+def _series_of(view, slot):
+    """``[(offset, measurement)]`` of ``slot``: per second when the rollout sampled, else per window."""
+    if view["samples"]:
+        return [(row["offset_seconds"], row[slot]) for row in view["samples"]]
+    return [(a["offset_seconds"], a[slot]) for a in view["analyses"]]
+
+
 def canary_charts(view):
     """The SVG charts of a view: traffic share, and error rate and latency per slot when analysed."""
     names = {"canary": "canary (%s)" % (view["idle_slot"] or "new"),
              "baseline": "baseline (%s)" % (view["live_slot"] or "old")}
     out = []
     # one time axis for the three charts: from the first traffic step to the end of the deployment
-    starts = [t for t, _share in view["traffic"][:1]] + [a["offset_seconds"] for a in view["analyses"][:1]]
+    starts = [t for t, _share in view["traffic"][:1]] + [a["offset_seconds"] for a in view["analyses"][:1]] + \
+        [row["offset_seconds"] for row in view["samples"][:1]]
     x_range = (min(starts), max(view["duration_seconds"], min(starts) + 1)) if starts else None
     if view["traffic"]:
         out.append(charts.line_chart(
             "traffic", "Traffic on the new version (%s)" % (view["idle_slot"] or "new slot"),
             [{"name": "traffic share", "color": charts.COLORS["traffic"], "points": view["traffic"]}],
             "%", step=True, x_range=x_range))
-    if view["analyses"]:
+    if view["analyses"] or view["samples"]:
         limit = view["thresholds"].get("max_error_rate")
         out.append(charts.line_chart(
-            "error-rate", "Error rate per slot",
+            "error-rate", "Error rate per slot" + (", per second" if view["samples"] else ""),
             [{"name": names[slot], "color": charts.COLORS[slot],
-              "points": [(a["offset_seconds"], None if a[slot]["error_rate"] is None else a[slot]["error_rate"] * 100)
-                         for a in view["analyses"]]} for slot in ("baseline", "canary")],
+              "points": [(x, None if m["error_rate"] is None else m["error_rate"] * 100)
+                         for x, m in _series_of(view, slot)]} for slot in ("baseline", "canary")],
             "%", thresholds=[("max error rate %s" % format_threshold("max_error_rate", limit), limit * 100)]
             if limit is not None else (), x_range=x_range))
         latency_limit = view["thresholds"].get("max_latency_ms")
         out.append(charts.line_chart(
-            "latency", "Latency per slot",
+            "latency", "Latency per slot" + (", per second" if view["samples"] else ""),
             [{"name": names[slot], "color": charts.COLORS[slot],
-              "points": [(a["offset_seconds"], a[slot]["latency_ms"]) for a in view["analyses"]]}
+              "points": [(x, m["latency_ms"]) for x, m in _series_of(view, slot)]}
              for slot in ("baseline", "canary")],
             " ms", thresholds=[("max latency %s" % format_threshold("max_latency_ms", latency_limit), latency_limit)]
             if latency_limit is not None else (), x_range=x_range))
+        if view["samples"]:
+            out.append(charts.line_chart(
+                "requests", "Requests per second per slot",
+                [{"name": names[slot], "color": charts.COLORS[slot],
+                  "points": [(x, m["requests"]) for x, m in _series_of(view, slot)]}
+                 for slot in ("baseline", "canary")], "/s", x_range=x_range))
     return out
 
 

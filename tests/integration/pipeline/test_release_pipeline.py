@@ -173,7 +173,8 @@ def test_bad_canary_is_rolled_back_automatically(stack, record_property):
 def test_report_of_the_rolled_back_canary_renders_in_a_browser(stack, tmp_path):
     """What a person opening the report sees: the steps, the charts drawn, the verdict."""
     dom, png = browser.render(stack.canary_report, str(tmp_path))
-    assert dom.count('<svg class="chart"') == 4, dom[:2000]
+    # timeline, traffic share, and per second: error rate, latency, requests
+    assert dom.count('<svg class="chart"') == 5, dom[:2000]
     for text in ("rolled back", "Database backup", "Canary analysis", "max_error_rate", "Rolled back"):
         assert text in dom, text
     colours = browser.colour_counts(png, [COLORS["canary"], COLORS["baseline"], COLORS["traffic"],
