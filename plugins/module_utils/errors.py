@@ -82,5 +82,9 @@ class HAProxyAPIError(ShipyardError):
     """HAProxy's runtime API could not be reached or gave an answer we cannot use."""
 
 
+class EvidenceError(ShipyardError):
+    """Release evidence (test, coverage, audit, lint reports, changelog) cannot be read or judged."""
+
+
 class RolloutError(ShipyardError):
     """A rollout stopped: rolled back, held, or failed before traffic moved (details say which)."""

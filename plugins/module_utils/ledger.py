@@ -26,7 +26,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils import aws
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError, ShipyardError
 
 EVENTS = (
-    "started", "preflight", "backup", "migration", "release", "health", "analysis", "traffic_step",
+    "started", "evidence", "preflight", "backup", "migration", "release", "health", "analysis", "traffic_step",
     "approval", "bake", "succeeded", "failed", "rolled_back", "note",
 )
 # A deployment ends with one of these; the last one written wins.

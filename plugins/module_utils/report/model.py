@@ -17,6 +17,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.storage import dis
 
 STEP_LABELS = {
     "started": "Deployment started",
+    "evidence": "Release evidence",
     "preflight": "Artifact fetched, preflight checks",
     "backup": "Database backup",
     "migration": "Database migrations",
@@ -64,6 +65,7 @@ def deployment_view(summary):
     backup = next((e["data"] for e in reversed(events) if e["event"] == "backup"), None)
     if backup and backup.get("location"):
         backup = dict(backup, location=display_location(backup["location"]))
+    evidence = next((e["data"] for e in reversed(events) if e["event"] == "evidence"), None)
     return {
         "deployment_id": summary["deployment_id"],
         "application": summary["application"],
@@ -86,6 +88,7 @@ def deployment_view(summary):
         "thresholds": _thresholds(analyses),
         "rollback": rollback,
         "backup": backup,
+        "evidence": evidence_view(evidence),
     }
 
 
@@ -94,6 +97,16 @@ def _strategy(started):
     if started and not started.get("live_slot"):
         return "direct"
     return started.get("strategy") or None
+
+
+def evidence_view(data):
+    """The release evidence verdict and its rules as the report shows them (None when not checked)."""
+    if not data:
+        return None
+    rules = [{key: rule.get(key) for key in ("rule", "title", "result", "measured", "threshold", "reason")}
+             for rule in data.get("rules") or [] if isinstance(rule, dict)]
+    return {"verdict": data.get("verdict"), "enforce": data.get("enforce"), "location": data.get("location"),
+            "rules": rules, "failed": [r["rule"] for r in rules if r["result"] in ("block", "warn")]}
 
 
 def step_weights(data):
@@ -145,6 +158,8 @@ def _status(event):
         return "ok" if verdict in ("pass", "healthy") or name == "traffic_step" else "info"
     if name == "health":
         return "ok" if data.get("healthy", True) else "bad"
+    if name == "evidence":
+        return {"pass": "ok", "blocked": "bad"}.get(data.get("verdict"), "info")
     return "ok" if name in ("succeeded", "backup", "migration", "release", "preflight") else "info"
 
 
@@ -173,6 +188,11 @@ def describe(name, data):
         return "release unpacked in %s%s, preflight checks passed" % (
             display_location(data.get("release_dir")) or "?",
             " on %s" % ", ".join(str(h) for h in hosts) if hosts else "")
+    if name == "evidence":
+        view = evidence_view(data)
+        failed = ", ".join(view["failed"]) if view else ""
+        said = ": %s failed" % failed if failed else ", every rule passed"
+        return "verdict %s (enforce %s)%s" % (data.get("verdict", "?"), data.get("enforce", "?"), said)
     if name == "release":
         return "version %s on slot %s" % (data.get("version", "?"), data.get("slot", "?"))
     if name == "health":

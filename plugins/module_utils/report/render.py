@@ -182,6 +182,7 @@ def render_html(view):
         ], header=False))
     else:
         out.append("<p>No backup was taken in this deployment.</p>")
+    out.extend(evidence_html(view["evidence"]))
     out.append("</body></html>\n")
     return "\n".join(out)
 
@@ -261,4 +262,39 @@ def render_markdown(view):
                                                   backup.get("sha256") or "-"), ""]
     else:
         out += ["No backup was taken in this deployment.", ""]
+    out += evidence_markdown(view["evidence"])
     return "\n".join(out)
+
+
+EVIDENCE_HEADERS = ["Rule", "Result", "Measured", "Threshold", "Why"]
+
+
+def _evidence_rows(evidence):
+    return [(r["title"] or r["rule"], r["result"], r["measured"], r["threshold"], r["reason"])
+            for r in evidence["rules"]]
+
+
+def _evidence_verdict(evidence):
+    failed = ", ".join(evidence["failed"]) or "none"
+    return "Verdict: %s (enforce %s; rules not passed: %s) - evidence from %s" % (
+        evidence["verdict"], evidence["enforce"], failed, evidence["location"] or "-")
+
+
+def evidence_html(evidence):
+    """The "Release evidence" section: the verdict, then one row per rule (what it measured, and why)."""
+    out = ['<h2 id="evidence">Release evidence</h2>']
+    if not evidence:
+        return [*out, "<p>The release evidence was not checked in this deployment.</p>"]
+    out.append('<p class="%s">%s</p>' % (_e("bad" if evidence["verdict"] == "blocked" else "ok"),
+                                         _e(_evidence_verdict(evidence))))
+    rows = [('<span class="%s">%s</span>' % (_e(row[1]), _e(row[0])), *row[1:]) for row in _evidence_rows(evidence)]
+    out.append(_html_table(EVIDENCE_HEADERS, rows, raw_columns=(0,), row_class="evidence"))
+    return out
+
+
+def evidence_markdown(evidence):
+    """The "Release evidence" section of the Markdown summary."""
+    out = ["## Release evidence", ""]
+    if not evidence:
+        return [*out, "The release evidence was not checked in this deployment.", ""]
+    return [*out, _evidence_verdict(evidence), "", _md_table(EVIDENCE_HEADERS, _evidence_rows(evidence)), ""]
