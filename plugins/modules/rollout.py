@@ -325,21 +325,27 @@ options:
         type: str
       endpoint_url:
         description: S3 endpoint of the ledger.
+        aliases: [aws_endpoint_url]
         type: str
       region:
         description: AWS region of the ledger.
+        aliases: [aws_region]
         type: str
       profile:
         description: AWS profile for the ledger.
+        aliases: [aws_profile]
         type: str
       access_key:
         description: AWS access key for the ledger.
+        aliases: [aws_access_key_id]
         type: str
       secret_key:
         description: AWS secret key for the ledger.
+        aliases: [aws_secret_access_key]
         type: str
       session_token:
         description: AWS session token for the ledger.
+        aliases: [aws_session_token]
         type: str
 author:
   - Shipyard Deploy Maintainers (@shipyard-deploy)
@@ -507,12 +513,8 @@ def argument_spec():
             environment=dict(type="str"),
             application=dict(type="str"),
             version=dict(type="str"),
-            endpoint_url=dict(type="str"),
-            region=dict(type="str"),
-            profile=dict(type="str"),
-            access_key=dict(type="str", no_log=True),
-            secret_key=dict(type="str", no_log=True),
-            session_token=dict(type="str", no_log=True),
+            # the ledger's AWS options, with the aliases deployment_record takes
+            **aws_argument_spec(),
         )),
     )
     return spec
