@@ -300,7 +300,8 @@ def samples(events, started_at, bucket=1.0):
     """Per-second figures of both slots from the rollout's sample points.
 
     ``[{"offset_seconds", "percent", "canary": {requests, errors, error_rate, latency_ms},
-    "baseline": {...}}]``, one per ``bucket`` seconds that had a sample, latency weighted by requests.
+    "baseline": {...}}]``, one per ``bucket`` seconds that had a sample (at the time of its last
+    sample), latency weighted by requests.
     Ledgers written by canary_analysis windows have no points: the list is empty.
     """
     start = _epoch(started_at)
@@ -317,6 +318,8 @@ def samples(events, started_at, bucket=1.0):
             key = int((moment - start) // bucket)
             slot_sums = buckets.setdefault(key, {"percent": point.get("percent")})
             slot_sums["percent"] = point.get("percent")
+            # drawn at its last sample: the end of the bucket may lie after the deployment ended
+            slot_sums["offset"] = max(slot_sums.get("offset", 0.0), round(moment - start, 3))
             for role in ("canary", "baseline"):
                 figures = point.get(role) or {}
                 sums = slot_sums.setdefault(role, [0.0, 0.0, 0.0, 0.0])
@@ -329,7 +332,7 @@ def samples(events, started_at, bucket=1.0):
                     sums[3] += requests
     result = []
     for key in sorted(buckets):
-        row = {"offset_seconds": round((key + 1) * bucket, 3), "percent": number(buckets[key]["percent"])}
+        row = {"offset_seconds": buckets[key]["offset"], "percent": number(buckets[key]["percent"])}
         for role in ("canary", "baseline"):
             requests, errors, weighted, weight = buckets[key].get(role, [0.0, 0.0, 0.0, 0.0])
             row[role] = {"requests": requests, "errors": errors,

@@ -197,7 +197,8 @@ def test_check_mode_through_a_playbook_predicts_the_steps_and_moves_nothing(play
     assert ledger_events(stack) == []
 
 
-def test_the_traffic_role_runs_a_canary_through_a_playbook(playbook, stack):
+def traffic_role_vars(stack, **extra):
+    """Variables of the traffic role for the stack, as deploy.yml passes them."""
     params = stack.params()
     role_vars = {
         "traffic_strategy": "canary", "traffic_router": {k: params[k] for k in (
@@ -208,6 +209,12 @@ def test_the_traffic_role_runs_a_canary_through_a_playbook(playbook, stack):
         "traffic_canary_steps": [20, 100], "traffic_sample_interval": 0.25,
         "traffic_bake": {"duration": 1}, "traffic_record": params["record"],
     }
+    role_vars.update(extra)
+    return role_vars
+
+
+def test_the_traffic_role_runs_a_canary_through_a_playbook(playbook, stack):
+    role_vars = traffic_role_vars(stack)
     with LoadGenerator(stack.haproxy.url, concurrency=4, duration=60) as load:
         run = playbook.run(play([{"name": "traffic", "vars": role_vars,
                                   "ansible.builtin.include_role": {"name": "shipyard.deploy.traffic"}}]))
@@ -217,17 +224,7 @@ def test_the_traffic_role_runs_a_canary_through_a_playbook(playbook, stack):
 
 
 def test_an_approval_before_full_splits_the_rollout_around_the_pause(playbook, stack):
-    params = stack.params()
-    role_vars = {
-        "traffic_strategy": "canary", "traffic_router": {k: params[k] for k in (
-            "driver", "haproxy_socket", "haproxy_backend", "haproxy_state_file")},
-        "traffic_live_slot": "blue", "traffic_idle_slot": "green",
-        "traffic_health_targets": params["health_targets"],
-        "traffic_analysis": dict(params["analysis"], window=1.5),
-        "traffic_canary_steps": [20, 50, 100], "traffic_sample_interval": 0.25,
-        "traffic_bake": {"duration": 1}, "traffic_record": params["record"],
-        "traffic_approval_before_full": True,
-    }
+    role_vars = traffic_role_vars(stack, traffic_canary_steps=[20, 50, 100], traffic_approval_before_full=True)
     with LoadGenerator(stack.haproxy.url, concurrency=4, duration=60) as load:
         # no terminal: ansible's pause does not wait, as an operator pressing Enter at once
         run = playbook.run(play([{"name": "traffic", "vars": role_vars,

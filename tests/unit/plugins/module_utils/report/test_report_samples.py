@@ -28,7 +28,7 @@ def test_points_are_summed_per_second_with_request_weighted_latency():
                                                  point(1.7, (30, 0, 20.0), (0, 0, None)),
                                                  point(2.2, (20, 10, 5.0), (0, 0, None))]})]
     rows = samples(events, START)
-    assert [r["offset_seconds"] for r in rows] == [2.0, 3.0]
+    assert [r["offset_seconds"] for r in rows] == [1.7, 2.2]
     assert rows[0]["canary"]["requests"] == 40 and rows[0]["canary"]["error_rate"] == 1 / 40
     assert rows[0]["canary"]["latency_ms"] == (10 * 10 + 30 * 20) / 40
     assert rows[0]["baseline"]["error_rate"] is None and rows[1]["canary"]["error_rate"] == 0.5
