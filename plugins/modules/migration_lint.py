@@ -21,9 +21,14 @@ description:
     C(rename_column), C(rename_table), C(change_column_type), C(create_index_without_concurrently),
     C(drop_index_without_concurrently), C(concurrently_in_transaction),
     C(constraint_without_not_valid), C(unique_constraint), C(set_not_null), C(truncate_cascade),
-    C(char_column), C(missing_lock_timeout)."
-  - Tables created earlier in the same script are new and empty, so index, constraint and NOT
-    NULL rules do not fire for them.
+    C(char_column), C(missing_lock_timeout), C(invalid_file)."
+  - Tables and views created earlier in the same script (C(CREATE TABLE), C(CREATE TABLE ... AS),
+    C(SELECT ... INTO), C(CREATE [MATERIALIZED] VIEW)) are new, so index, constraint, NOT NULL,
+    drop and lock-timeout rules do not fire for them.
+  - Every file is linted even when another cannot be read or parsed; such a file is a finding of
+    rule C(invalid_file) naming the file and line (and byte offset for invalid UTF-8 or a NUL
+    byte), which breaks the running version by definition, so it blocks unless O(block_on=none).
+  - Only the C(-- migrate:up) part of a dbmate file is linted.
   - "A finding is suppressed by a comment right before its statement that names the rule and
     gives a reason: C(-- shipyard:ignore drop_column reason: unused since release 41).
     A comment without C(reason:) does not suppress."
@@ -45,6 +50,9 @@ options:
   paths:
     description:
       - SQL files, or directories searched recursively for C(*.sql) files.
+      - A relative path is resolved on the controller against the playbook's directory (like
+        C(include_vars)), not the directory C(ansible-playbook) was started from. Files on a
+        managed host need an absolute path.
     type: list
     elements: path
     default: []
@@ -80,8 +88,12 @@ options:
   transactional:
     description:
       - Whether the runner wraps each file in a transaction, for the C(concurrently_in_transaction)
-        rule. C(auto) means yes unless the file's first lines contain C(-- shipyard:no-transaction)
-        (the convention of M(shipyard.deploy.migration_apply)). An explicit C(BEGIN) in a file
+        rule. C(auto) means yes unless the file carries a runner's no-transaction marker -
+        C(-- shipyard:no-transaction) in its first lines (M(shipyard.deploy.migration_apply)),
+        C(-- postgres-migrations disable-transaction) (postgres-migrations),
+        C(-- migrate:up transaction:false) (dbmate), C(runInTransaction:false) on a
+        C(--changeset) line (Liquibase formatted SQL), or a Flyway script configuration file
+        C(<file>.sql.conf) with C(executeInTransaction=false). An explicit C(BEGIN) in a file
         always counts.
     type: str
     choices: [auto, "yes", "no"]

@@ -22,9 +22,13 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     MigrationError,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import (
-    NO_TRANSACTION_RE,
-    read_text,
+    SqlFileError,
+    read_sql,
     require_directory,
+)
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.markers import (
+    no_transaction_marker,
+    up_section,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.statements import (
     split_statements,
@@ -105,6 +109,11 @@ RULES = {
         "char(n) pads with spaces and compares surprisingly; it is never faster than text",
         "use text or varchar (with a CHECK on length if a limit is needed)",
         False),
+    "invalid_file": (
+        "the file cannot be read or parsed as PostgreSQL SQL (not UTF-8, a NUL byte, or a syntax "
+        "error), so nothing in it can be checked and no runner can apply it as written",
+        "fix the file at the line given; it must be UTF-8 text that PostgreSQL parses",
+        True),
     "missing_lock_timeout": (
         "without lock_timeout a DDL statement waiting for its lock blocks every query queued "
         "behind it, which can stop the application",
@@ -141,6 +150,21 @@ def _type_name(type_node):
 
 def _relname(rangevar):
     return rangevar.relname if rangevar is not None else None
+
+
+def _created_relation(node):
+    """The name of the table or view a statement creates (then new and empty, or not a table
+    the running version uses), else None: CREATE TABLE, CREATE TABLE ... AS, SELECT ... INTO,
+    CREATE [MATERIALIZED] VIEW."""
+    if isinstance(node, ast.CreateStmt):
+        return _relname(node.relation)
+    if isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
+        return _relname(node.into.rel)
+    if isinstance(node, ast.SelectStmt) and node.intoClause is not None:
+        return _relname(node.intoClause.rel)
+    if isinstance(node, ast.ViewStmt):
+        return _relname(node.view)
+    return None
 
 
 class _Context:
@@ -214,6 +238,15 @@ def _is_ddl_needing_lock(node):
         isinstance(node, ast.IndexStmt) and not node.concurrent)
 
 
+def _only_new_relations(node, ctx):
+    """True when a statement only touches tables the script made (no other session waits on them)."""
+    if isinstance(node, (ast.AlterTableStmt, ast.IndexStmt)):
+        return _relname(node.relation) in ctx.created
+    if isinstance(node, ast.DropStmt) and node.objects:
+        return all(isinstance(obj, (list, tuple)) and obj[-1].sval in ctx.created for obj in node.objects)
+    return False
+
+
 def _statement_rules(node, ctx):
     """The rule names a statement triggers, given what the script did before it."""
     rules = []
@@ -226,8 +259,10 @@ def _statement_rules(node, ctx):
     if isinstance(node, ast.VariableSetStmt) and (node.name or "").lower() == "lock_timeout":
         ctx.lock_timeout_set = True
         return rules
+    created = _created_relation(node)
+    if created:
+        ctx.created.add(created)
     if isinstance(node, ast.CreateStmt):
-        ctx.created.add(_relname(node.relation))
         for element in node.tableElts or ():
             if isinstance(element, ast.ColumnDef) and _type_name(element.typeName) == "bpchar":
                 rules.append("char_column")
@@ -241,8 +276,7 @@ def _statement_rules(node, ctx):
             rules.append("rename_table")
     elif isinstance(node, ast.DropStmt):
         if node.removeType == ObjectType.OBJECT_TABLE:
-            dropped = {".".join(s.sval for s in obj) for obj in node.objects or ()}
-            if not dropped <= ctx.created:
+            if not _only_new_relations(node, ctx):
                 rules.append("drop_table")
         elif node.removeType == ObjectType.OBJECT_INDEX and not node.concurrent:
             rules.append("drop_index_without_concurrently")
@@ -269,14 +303,34 @@ def _suppressions(leading):
     return found
 
 
-def lint_script(sql, source, runner_sets_lock_timeout=False, transactional=None, disabled=()):
+def _finding(rule, source, line, statement):
+    why, alternative, breaking = RULES[rule]
+    return {"rule": rule, "file": source, "line": line, "statement": statement, "why": why,
+            "safe_alternative": alternative, "breaks_running_version": breaking,
+            "suppressed": False, "suppression_reason": None}
+
+
+def invalid_file_finding(error):
+    """The finding of a file the lint cannot read or parse (an SqlFileError): it always blocks
+    unless ``block_on: none``, and names the file and line."""
+    finding = _finding("invalid_file", error.details.get("file"), error.details.get("line") or 1, "")
+    finding["why"] = "%s; %s" % (error.message, finding["why"])
+    if error.details.get("offset") is not None:
+        finding["offset"] = error.details["offset"]
+    return finding
+
+
+def lint_script(sql, source, runner_sets_lock_timeout=False, transactional=None, disabled=(), path=None):
     """Lint one SQL script; return a list of finding dicts (suppressed ones are marked so).
 
     ``transactional``: whether the runner wraps the script in a transaction; None means "unless
-    the file says ``-- shipyard:no-transaction``".  ``disabled``: rule names not to report.
+    a runner's no-transaction marker says otherwise" (see markers.py; ``path`` lets Flyway's
+    ``.sql.conf`` be read).  ``disabled``: rule names not to report.  Only the up part of a dbmate
+    file is linted.  Raises SqlFileError when the script does not parse.
     """
     if transactional is None:
-        transactional = NO_TRANSACTION_RE.search("\n".join(sql.splitlines()[:10])) is None
+        transactional = no_transaction_marker(sql, path) is None
+    sql = up_section(sql)
     ctx = _Context(transactional)
     ctx.lock_timeout_set = bool(runner_sets_lock_timeout)
     findings = []
@@ -284,8 +338,7 @@ def lint_script(sql, source, runner_sets_lock_timeout=False, transactional=None,
     for statement in split_statements(sql, source):
         rules = _statement_rules(statement.node, ctx)
         if not ctx.lock_timeout_set and not lock_reported and _is_ddl_needing_lock(statement.node) \
-                and not (isinstance(statement.node, (ast.AlterTableStmt, ast.IndexStmt))
-                         and _relname(statement.node.relation) in ctx.created):
+                and not _only_new_relations(statement.node, ctx):
             rules.append("missing_lock_timeout")
             lock_reported = True
         suppressions = _suppressions(statement.leading)
@@ -294,12 +347,7 @@ def lint_script(sql, source, runner_sets_lock_timeout=False, transactional=None,
             if rule in seen or rule in disabled:
                 continue
             seen.add(rule)
-            why, alternative, breaking = RULES[rule]
-            finding = {
-                "rule": rule, "file": source, "line": statement.line, "statement": statement.text,
-                "why": why, "safe_alternative": alternative, "breaks_running_version": breaking,
-                "suppressed": False, "suppression_reason": None,
-            }
+            finding = _finding(rule, source, statement.line, statement.text)
             if rule in suppressions:
                 if suppressions[rule]:
                     finding["suppressed"] = True
@@ -336,17 +384,26 @@ def lint_service(params, check_mode, diff_mode):
     if unknown:
         raise ConfigurationError("unknown lint rule(s) %s; known rules: %s"
                                  % (", ".join(unknown), ", ".join(sorted(RULES))))
-    scripts = [(f, read_text(f)) for f in collect_sql_files(paths)]
-    if params.get("sql"):
-        scripts.append(("<sql>", params["sql"]))
-    if paths and not scripts:
+    if "invalid_file" in (params.get("disable") or []):
+        raise ConfigurationError("the invalid_file rule cannot be disabled: a file that does not parse "
+                                 "cannot be checked (or applied); fix it or leave it out of paths")
+    files = collect_sql_files(paths)
+    if paths and not files and not params.get("sql"):
         raise ConfigurationError("no .sql files under %s; check paths" % ", ".join(paths))
-    findings = []
-    for source, text in scripts:
-        transactional = None if params.get("transactional") in (None, "auto") else \
-            params["transactional"] == "yes"
-        findings.extend(lint_script(text, source, params.get("runner_sets_lock_timeout", False),
-                                    transactional, params.get("disable") or ()))
+    transactional = None if params.get("transactional") in (None, "auto") else params["transactional"] == "yes"
+    sets_lock_timeout = params.get("runner_sets_lock_timeout", False)
+    disabled = params.get("disable") or ()
+    findings, linted = [], []
+    sources = [(f, None) for f in files] + ([("<sql>", params["sql"])] if params.get("sql") else [])
+    for source, text in sources:
+        linted.append(source)
+        try:
+            # Each file on its own: one that cannot be read or parsed is a finding, not the end.
+            text = read_sql(source) if text is None else text
+            findings.extend(lint_script(text, source, sets_lock_timeout, transactional, disabled,
+                                        path=None if source == "<sql>" else source))
+        except SqlFileError as exc:
+            findings.append(invalid_file_finding(exc))
     active = [f for f in findings if not f["suppressed"]]
     block_on = params.get("block_on") or "breaking"
     rule_filter = set(params.get("block_on_rules") or ())
@@ -354,7 +411,7 @@ def lint_service(params, check_mode, diff_mode):
                                       or f["rule"] in rule_filter)]
     result = {
         "changed": False,
-        "files": [source for source, _text in scripts],
+        "files": linted,
         "findings": active,
         "suppressed": [f for f in findings if f["suppressed"]],
         "breaking": [f for f in active if f["breaks_running_version"]],

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ConfigurationError,
     MigrationError,
+)
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import (
+    SqlFileError,
+    scan_versioned,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.lint import (
     RULES,
@@ -75,7 +81,7 @@ def test_rule_is_quiet_on_safe_statements(rule):
 
 
 def test_every_rule_has_cases():
-    assert set(CASES) | {"missing_lock_timeout"} == set(RULES)
+    assert set(CASES) | {"missing_lock_timeout", "invalid_file"} == set(RULES)
 
 
 def test_missing_lock_timeout_positive_and_negative():
@@ -155,10 +161,97 @@ def test_service_blocks_breaking_and_allows_expand(tmp_path):
 
 @pytest.mark.parametrize("params, pattern", [
     (service_params(paths=["/nonexistent/migrations"]), "does not exist"),
-    (service_params(sql="ALTER TABEL t DROP COLUMN a"), "cannot parse <sql> at line 1"),
+    (service_params(sql="SELECT 1", disable=["invalid_file"]), "cannot be disabled"),
     (service_params(sql="SELECT 1", disable=["no_such_rule"]), "unknown lint rule"),
     (service_params(), "give paths"),
 ])
 def test_bad_input_gives_a_clear_error(params, pattern):
     with pytest.raises(ConfigurationError, match=pattern):
         lint_service(params, False, False)
+
+
+@pytest.mark.parametrize("create", [
+    "CREATE TABLE n AS SELECT * FROM t",
+    "CREATE TABLE n AS SELECT * FROM t WITH NO DATA",
+    "SELECT * INTO n FROM t",
+    "CREATE MATERIALIZED VIEW n AS SELECT a FROM t",
+    "CREATE TABLE n (LIKE t)",
+])
+def test_tables_made_earlier_in_the_script_are_new(create):
+    """A table (or materialized view) the script itself made is new: building an index, adding a
+    constraint or NOT NULL on it, or dropping it again, neither blocks anyone nor breaks the app."""
+    for follow in ("CREATE INDEX i ON n (a)", "ALTER TABLE n ADD CONSTRAINT u UNIQUE (a)",
+                   "ALTER TABLE n ALTER COLUMN a SET NOT NULL", "ALTER TABLE n ADD COLUMN z int NOT NULL",
+                   "ALTER TABLE n ADD CONSTRAINT c CHECK (a > 0)", "DROP TABLE n"):
+        if "MATERIALIZED" in create and "ALTER TABLE" in follow:
+            continue  # ALTER TABLE does not apply to a materialized view
+        assert rules("%s; %s" % (create, follow), runner_sets_lock_timeout=False) == [], (create, follow)
+
+
+def test_a_view_made_earlier_may_be_dropped_again():
+    assert rules("CREATE VIEW v AS SELECT 1 AS a; DROP VIEW v") == []
+    assert rules("CREATE TABLE public.n (a int); DROP TABLE n; CREATE TABLE m (a int); DROP TABLE public.m") == []
+
+
+def test_one_unparsable_file_is_a_blocking_finding_and_the_others_are_still_linted(tmp_path):
+    (tmp_path / "V1__ok.sql").write_text("ALTER TABLE t DROP COLUMN old;\n")
+    (tmp_path / "V2__broken.sql").write_text("SELECT 1;\n\nALTER TABEL t ADD COLUMN a int;\n")
+    (tmp_path / "V3__ok.sql").write_text("CREATE INDEX i ON t (a);\n")
+    result = lint_service(service_params(paths=[str(tmp_path)], block_on="none"), False, False)
+    assert [(os.path.basename(f["file"]), f["rule"], f["line"]) for f in result["findings"]] == [
+        ("V1__ok.sql", "drop_column", 1), ("V2__broken.sql", "invalid_file", 3),
+        ("V3__ok.sql", "create_index_without_concurrently", 1)]
+    with pytest.raises(MigrationError) as info:
+        lint_service(service_params(paths=[str(tmp_path / "V2__broken.sql"), str(tmp_path / "V3__ok.sql")]),
+                     False, False)
+    assert "V2__broken.sql line 3 [invalid_file] cannot parse" in info.value.message
+    assert [f["rule"] for f in info.value.details["findings"]] == ["invalid_file", "create_index_without_concurrently"]
+
+
+@pytest.mark.parametrize("data, offset, line, what", [
+    (b"SELECT 1;\nALTER TABLE t DROP COLUMN a;\x00\nDROP TABLE t;\n", 38, 2, "NUL byte"),
+    (b"SELECT 1;\n-- caf\xe9\nSELECT 2;\n", 16, 2, "not UTF-8"),
+])
+def test_nul_bytes_and_invalid_utf8_are_refused_with_file_and_offset(tmp_path, data, offset, line, what):
+    path = tmp_path / "V1__bad.sql"
+    path.write_bytes(data)
+    result = lint_service(service_params(paths=[str(path)], fail_on_blocking=False), False, False)
+    [finding] = result["findings"]
+    assert finding["rule"] == "invalid_file" and finding["file"] == str(path)
+    assert finding["line"] == line and finding["offset"] == offset and what in finding["why"]
+    assert result["passed"] is False
+    # migration_apply reads its files the same way: refused, so nothing runs (and no checksum).
+    with pytest.raises(SqlFileError, match=what + r".*byte offset %d, line %d" % (offset, line)):
+        scan_versioned(str(tmp_path))
+
+
+def test_nul_in_sql_text_is_refused():
+    with pytest.raises(SqlFileError, match="NUL"):
+        lint_script("SELECT 1;\x00DROP TABLE t;", "<sql>")
+
+
+@pytest.mark.parametrize("text, conf", [
+    ("-- postgres-migrations disable-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n", None),
+    ("-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY i ON t (a);\n\n"
+     "-- migrate:down\nDROP INDEX CONCURRENTLY i;\n", None),
+    ("--liquibase formatted sql\n--changeset alice:1 runInTransaction:false\n"
+     "CREATE INDEX CONCURRENTLY i ON t (a);\n", None),
+    ("CREATE INDEX CONCURRENTLY i ON t (a);\n", "executeInTransaction=false\n"),
+])
+def test_other_runners_no_transaction_markers(tmp_path, text, conf):
+    path = tmp_path / "V1__index.sql"
+    path.write_text(text)
+    if conf:
+        (tmp_path / "V1__index.sql.conf").write_text(conf)
+    result = lint_service(service_params(paths=[str(path)]), False, False)
+    assert result["findings"] == []
+    # The same statement without a marker fails inside the runner's transaction.
+    assert rules("CREATE INDEX CONCURRENTLY i ON t (a);") == ["concurrently_in_transaction"]
+
+
+def test_dbmate_markers_with_transaction_and_down_section():
+    text = ("-- migrate:up\nCREATE INDEX CONCURRENTLY i ON t (a);\n"
+            "-- migrate:down\nALTER TABLE t DROP COLUMN a;\nDROP TABLE t;\n")
+    # Still in a transaction (no transaction:false), and the down part (drops) is not linted.
+    findings = lint_script(text, "x.sql", runner_sets_lock_timeout=True)
+    assert [(f["rule"], f["line"]) for f in findings] == [("concurrently_in_transaction", 2)]
