@@ -14,13 +14,20 @@ description:
     each finding with its rule, file, line, statement, why it is dangerous and the safe
     alternative.
   - Each finding says whether it breaks the application version that is still running during a
-    blue-green window (C(breaks_running_version)); dropping, renaming or retyping does, an added
-    nullable column does not. By default the task fails on those only, so a playbook allows
-    "expand" migrations and blocks "contract" ones.
+    blue-green window (C(breaks_running_version), with C(verdict_reason)); the verdict is that of
+    the finding's C(operation) in one table (see docs/migrations.md), checked by running the old
+    version's SQL on PostgreSQL after each operation. Dropping, renaming, moving or narrowing what
+    the old version uses breaks it; adding a nullable column or widening C(varchar(n)) does not.
+    By default the task fails on those only, so a playbook allows "expand" migrations and blocks
+    "contract" ones.
+  - Files are read in natural version order (C(V2) before C(V10)); the columns the earlier files
+    create tell whether a type change widens and whether a column is NOT NULL.
   - "Rules: C(not_null_without_default), C(volatile_default), C(drop_column), C(drop_table),
-    C(rename_column), C(rename_table), C(change_column_type), C(create_index_without_concurrently),
-    C(drop_index_without_concurrently), C(concurrently_in_transaction),
-    C(constraint_without_not_valid), C(unique_constraint), C(set_not_null), C(truncate_cascade),
+    C(drop_object), C(rename_column), C(rename_table), C(rename_object), C(set_schema),
+    C(rename_enum_value), C(drop_default), C(change_column_type),
+    C(create_index_without_concurrently), C(drop_index_without_concurrently),
+    C(concurrently_in_transaction), C(constraint_without_not_valid),
+    C(validate_in_same_transaction), C(unique_constraint), C(set_not_null), C(truncate_cascade),
     C(char_column), C(missing_lock_timeout), C(invalid_file)."
   - Tables and views created earlier in the same script (C(CREATE TABLE), C(CREATE TABLE ... AS),
     C(SELECT ... INTO), C(CREATE [MATERIALIZED] VIEW)) are new, so index, constraint, NOT NULL,
@@ -136,7 +143,9 @@ findings:
             "statement": "ALTER TABLE orders DROP COLUMN note",
             "why": "the running version still reads or writes the column; ...",
             "safe_alternative": "stop using the column in a release first, ...",
-            "breaks_running_version": true, "suppressed": false, "suppression_reason": null}]
+            "operation": "drop_column", "breaks_running_version": true,
+            "verdict_reason": "the old version's SELECT and INSERT naming the column fail: ...",
+            "suppressed": false, "suppression_reason": null}]
 suppressed:
   description: Findings suppressed by a comment, with C(suppression_reason).
   returned: always

@@ -30,12 +30,14 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations import ledger
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import (
+    SqlFileError,
     normalize_version,
     scan_versioned,
     sorted_versions,
     version_key,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.lint import lint_script
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.schema_model import SchemaModel
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.statements import (
     split_statements,
 )
@@ -247,15 +249,26 @@ def plan(rows, migrations, undos, target, out_of_order):
     return "up", [migrations[v] for v in pending], current
 
 
-def lint_pending(params, to_run):
-    """Lint the migrations about to run; raise MigrationError when findings block them."""
+def lint_pending(params, to_run, applied=()):
+    """Lint the migrations about to run; raise MigrationError when findings block them.
+
+    ``applied`` (MigrationFiles, in order) are read first, only to learn the columns they made,
+    so that for instance widening a varchar they created is known to be safe.
+    """
     mode = params.get("lint") or "breaking"
     if mode == "off":
         return []
+    model = SchemaModel()
+    for migration in applied:
+        try:
+            lint_script(migration.content, migration.name, runner_sets_lock_timeout=True,
+                        transactional=migration.transactional, model=model)
+        except SqlFileError:
+            continue  # already applied; the model just learns nothing from it
     findings = []
     for migration in to_run:
         findings.extend(lint_script(migration.content, migration.name, runner_sets_lock_timeout=True,
-                                    transactional=migration.transactional))
+                                    transactional=migration.transactional, model=model))
     blocking = [f for f in findings if not f["suppressed"] and (mode == "all" or f["breaks_running_version"])]
     if blocking:
         raise MigrationError(
@@ -378,7 +391,9 @@ def _locked_run(conn, params, check_mode, diff_mode, migrations, undos, target, 
     result["previous_version"] = current
     result["direction"] = direction
     if direction == "up":
-        result["lint_findings"] = lint_pending(params, to_run)
+        applied = [migrations[v] for v in sorted_versions(r["version"] for r in rows if r["success"])
+                   if v in migrations]
+        result["lint_findings"] = lint_pending(params, to_run, applied)
     if not to_run:
         result["current_version"] = current
         return result
