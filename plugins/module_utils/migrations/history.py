@@ -112,8 +112,9 @@ def read_liquibase(conn, schema, table):
 
 
 def read_sqitch(conn, schema, table, project=None):
-    """``sqitch.changes`` (deployed changes) plus ``sqitch.events``: a change whose last event is
-    ``fail`` and that is not deployed is a failure."""
+    """``sqitch.changes`` (deployed changes) plus ``sqitch.events``: a change id whose last event
+    is ``fail`` and that is not deployed is a failure.  Rows carry ``change_id``, the identity
+    sqitch itself uses (a reworked change has one per instance, under one name)."""
     schema = schema or "sqitch"
     where = sql.SQL(" WHERE project = %s") if project else sql.SQL("")
     params = (project,) if project else ()
@@ -121,17 +122,18 @@ def read_sqitch(conn, schema, table, project=None):
                                "ORDER BY committed_at").format(sql.Identifier(schema, table), where), params)
     entries = [{"key": r[0], "description": r[0], "script": "deploy/%s.sql" % r[0], "checksum": r[2],
                 "success": True, "applied_at": _iso(r[3]), "change_id": r[1]} for r in cur.fetchall()]
-    deployed = {e["key"] for e in entries}
+    deployed = {e["change_id"] for e in entries}
     if table_columns(conn, schema, "events"):
-        cur = conn.execute(sql.SQL("SELECT change, event, committed_at FROM {}{} ORDER BY committed_at").format(
-            sql.Identifier(schema, "events"), where), params)
+        cur = conn.execute(sql.SQL("SELECT change_id, change, event, committed_at FROM {}{} "
+                                   "ORDER BY committed_at").format(sql.Identifier(schema, "events"), where), params)
         last = {}
-        for change, event, committed_at in cur.fetchall():
-            last[change] = (event, committed_at)
-        for change, (event, committed_at) in last.items():
-            if event == "fail" and change not in deployed:
+        for change_id, change, event, committed_at in cur.fetchall():
+            last[change_id] = (change, event, committed_at)
+        for change_id, (change, event, committed_at) in last.items():
+            if event == "fail" and change_id not in deployed:
                 entries.append({"key": change, "description": change, "script": "deploy/%s.sql" % change,
-                                "checksum": None, "success": False, "applied_at": _iso(committed_at)})
+                                "checksum": None, "success": False, "applied_at": _iso(committed_at),
+                                "change_id": change_id})
     return entries
 
 

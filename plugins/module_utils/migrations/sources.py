@@ -115,10 +115,10 @@ SQITCH_CHANGE_RE = re.compile(
 
 
 def parse_sqitch_plan_entries(text):
-    """``(pragmas, [change dicts in plan order])`` from a ``sqitch.plan``; tags are left out.
+    """``(pragmas, [change dicts in plan order])`` from a ``sqitch.plan``.
 
-    Each change dict has name, requires, conflicts, date, planner, note and ``reworked`` (the
-    name appears more than once in the plan).
+    Each change dict has name, requires, conflicts, date, planner, note, ``tags`` (the tags right
+    after it) and ``reworked`` (a later line reworks it: the name appears again).
     """
     pragmas, entries = {}, []
     for raw in text.splitlines():
@@ -130,7 +130,9 @@ def parse_sqitch_plan_entries(text):
             pragmas[key.strip()] = value.strip()
             continue
         if line.startswith("@"):
-            continue  # a tag
+            if entries:
+                entries[-1]["tags"].append(re.split(r"\s", line[1:], maxsplit=1)[0])
+            continue
         match = SQITCH_CHANGE_RE.match(line)
         deps = (match.group("deps") or "").split() if match else []
         entries.append({
@@ -140,37 +142,35 @@ def parse_sqitch_plan_entries(text):
             "date": match.group("date") if match else None,
             "planner": "%s <%s>" % (match.group("planner"), match.group("email")) if match else None,
             "note": (match.group("note") or "").strip() if match else "",
+            "tags": [],
         })
-    names = [e["name"] for e in entries]
-    for entry in entries:
-        entry["reworked"] = names.count(entry["name"]) > 1
+    for index, entry in enumerate(entries):
+        entry["reworked"] = any(later["name"] == entry["name"] for later in entries[index + 1:])
     return pragmas, entries
 
 
 def parse_sqitch_plan(text):
     """``(project, [change names in plan order])`` from a ``sqitch.plan``.
 
-    A reworked change appears more than once; only its last line counts (that is what deploys).
+    A reworked change appears more than once; only its last line counts here.
     """
     pragmas, entries = parse_sqitch_plan_entries(text)
-    changes = []
-    for entry in entries:
-        if entry["name"] in changes:
-            changes.remove(entry["name"])
-        changes.append(entry["name"])
-    return pragmas.get("project"), changes
+    return pragmas.get("project"), [e["name"] for e in entries if not e["reworked"]]
 
 
 def sqitch_change_ids(pragmas, entries):
-    """{name: change id} computed as sqitch does: SHA-1 of a git-style object of the change's info.
+    """The change id of each plan entry (a list in plan order; None once a line is unreadable),
+    computed as sqitch does: SHA-1 of a git-style object of the change's info - project, uri,
+    change name, the previous change's id (parent), planner, date, dependencies and note.
 
-    The info lists project, uri, change name, the previous change's id (parent), planner, date,
-    dependencies and note.  Reworked changes are left out (their ids depend on tags).
+    Reworked changes are ordinary entries here: each instance has its own id (checked against
+    ``sqitch plan`` and a real deploy).
     """
-    ids, parent = {}, None
+    ids, parent = [], None
     for entry in entries:
-        if entry["date"] is None:
-            return {}  # a line we could not read: do not guess
+        if entry["date"] is None or (ids and ids[-1] is None):
+            ids.append(None)  # a line we could not read: do not guess this or any later id
+            continue
         lines = ["project " + pragmas.get("project", "")]
         if pragmas.get("uri"):
             lines.append("uri " + pragmas["uri"])
@@ -186,29 +186,40 @@ def sqitch_change_ids(pragmas, entries):
             lines += ["", entry["note"]]
         info = "\n".join(lines).encode("utf-8")
         change_id = hashlib.sha1(b"change %d\0" % len(info) + info).hexdigest()  # noqa: S324 - sqitch's
-        if not entry["reworked"]:
-            ids[entry["name"]] = change_id
+        ids.append(change_id)
         parent = change_id
     return ids
 
 
+def _sqitch_script_name(entries, index):
+    """``users`` for the deployable instance; ``users@v1.0`` for an instance a later line reworks
+    (sqitch copied its scripts to ``deploy/users@v1.0.sql``, named after the first tag after it)."""
+    entry = entries[index]
+    if not entry["reworked"]:
+        return entry["name"]
+    for later in entries[index:]:
+        if later["tags"]:
+            return "%s@%s" % (entry["name"], later["tags"][0])
+    return entry["name"]
+
+
 def scan_sqitch(directory):
-    """sqitch's plan and deploy scripts: the SHA-1 of each deploy script (its ``script_hash``) and
-    the change id sqitch derives from the plan (in ``change_id``)."""
+    """sqitch's plan and deploy scripts, one SourceMigration per plan entry (a reworked change
+    once per instance, the earlier ones keyed ``name@tag``): the SHA-1 of each deploy script (its
+    ``script_hash``) and the change id sqitch derives from the plan (in ``change_id``)."""
     require_directory(directory)
     plan_path = os.path.join(directory, "sqitch.plan")
     if not os.path.isfile(plan_path):
         raise ConfigurationError("no sqitch.plan in %s; point path at the sqitch project directory" % directory)
-    text = read_text(plan_path)
-    pragmas, entries = parse_sqitch_plan_entries(text)
-    project, changes = parse_sqitch_plan(text)
+    pragmas, entries = parse_sqitch_plan_entries(read_text(plan_path))
     ids = sqitch_change_ids(pragmas, entries)
     found = []
-    for name in changes:
-        path = os.path.join(directory, "deploy", name + ".sql")
-        found.append(SourceMigration(name, name, os.path.join("deploy", name + ".sql"),
-                                     sha1_file(path) if os.path.isfile(path) else None, ids.get(name)))
-    return found, project
+    for index, entry in enumerate(entries):
+        key = _sqitch_script_name(entries, index)
+        path = os.path.join(directory, "deploy", key + ".sql")
+        found.append(SourceMigration(key, entry["name"], os.path.join("deploy", key + ".sql"),
+                                     sha1_file(path) if os.path.isfile(path) else None, ids[index]))
+    return found, pragmas.get("project")
 
 
 def _alembic_revision(path):

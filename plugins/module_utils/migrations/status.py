@@ -87,6 +87,32 @@ def _derive_history(tool, rows, found, extra):
     return rows
 
 
+def align_sqitch(rows, found):
+    """Give each sqitch history row the key of the plan entry it is: by change id, sqitch's own
+    identity (a reworked change has one per instance under one name), else - the plan line was
+    edited after deploy, which changes the id - by name to the first unmatched entry of that
+    name (then ``drift``).  A row matching nothing keeps a key of its own (``missing``)."""
+    by_id = {s.change_id: s.key for s in found if s.change_id}
+    taken, aligned, pending = set(), [], []
+    for row in rows:
+        key = by_id.get(row.get("change_id"))
+        if key and key not in taken:
+            taken.add(key)
+            aligned.append(dict(row, key=key))
+        else:
+            aligned.append(None)
+            pending.append(len(aligned) - 1)
+    for index in pending:
+        row = rows[index]
+        same_name = [s.key for s in found if s.description == row["key"] and s.key not in taken]
+        if same_name:
+            taken.add(same_name[0])
+            aligned[index] = dict(row, key=same_name[0])
+        else:
+            aligned[index] = dict(row, key="%s (change id %s)" % (row["key"], (row.get("change_id") or "?")[:12]))
+    return aligned
+
+
 def compare(tool, rows, found, have_files):
     """Per-migration states: a list of dicts in file order, then history-only entries."""
     by_key = {r["key"]: r for r in rows}
@@ -168,6 +194,8 @@ def migration_status(params, check_mode, diff_mode):
             else:
                 rows = history.READERS[tool](conn, schema, table)
         dirty = any(r.get("dirty") for r in rows)
+        if tool == "sqitch" and found:
+            rows = align_sqitch(rows, found)
         rows = _derive_history(tool, rows, found, extra)
     except psycopg.Error as exc:
         raise PostgresError(

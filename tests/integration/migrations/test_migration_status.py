@@ -359,3 +359,39 @@ def test_sqitch_change_ids_match_a_full_real_deploy(pg, pg_db, sqitch_project, s
     result = migration_status(status_opts(path=sqitch_project.path, fail_on=["drift", "pending"]), False, False)
     assert [(m["version"], m["state"]) for m in result["migrations"]] == [
         ("users", "applied"), ("orders", "applied"), ("items", "applied")]
+
+
+def test_sqitch_rework_is_matched_by_change_id(pg, pg_db, sqitch_project, status_opts):
+    """A reworked change (real 'sqitch tag' + 'sqitch rework') not yet deployed is pending, not
+    drift; a failed deploy of it is failed; once deployed, both instances are applied."""
+    target = "db:pg://%s@%s:%d/%s" % (pg.user, pg.host, pg.port, pg_db)
+    assert sqitch_project("deploy", "--target", target).returncode == 0
+    run = sqitch_project("tag", "v1.0", "-n", "release 1")
+    assert run.returncode == 0, run.stdout + run.stderr
+    run = sqitch_project("rework", "users", "-n", "users get a name")
+    assert run.returncode == 0, run.stdout + run.stderr
+    deploy_users = os.path.join(sqitch_project.path, "deploy", "users.sql")
+    assert os.path.isfile(os.path.join(sqitch_project.path, "deploy", "users@v1.0.sql"))
+    with open(deploy_users, "w") as handle:
+        handle.write("BEGIN;\nALTER TABLE users ADD COLUMN name text;\nCOMMIT;\n")
+    result = migration_status(status_opts(path=sqitch_project.path), False, False)
+    assert [(m["version"], m["state"]) for m in result["migrations"]] == [
+        ("users@v1.0", "applied"), ("orders", "applied"), ("users", "pending")]
+    assert result["current_version"] == "orders"
+    with pytest.raises(MigrationError, match="apply the pending migrations first") as info:
+        migration_status(status_opts(path=sqitch_project.path, fail_on=["pending", "drift"]), False, False)
+    assert "drift" not in info.value.message.split("—")[0]
+    # A failed deploy of the reworked change is a failure, not drift.
+    with open(deploy_users, "w") as handle:
+        handle.write("BEGIN;\nALTER TABLE no_such_table ADD COLUMN name text;\nCOMMIT;\n")
+    assert sqitch_project("deploy", "--target", target).returncode != 0
+    failed = migration_status(status_opts(path=sqitch_project.path), False, False)
+    assert states(failed) == {"users@v1.0": "applied", "orders": "applied", "users": "failed"}
+    with open(deploy_users, "w") as handle:
+        handle.write("BEGIN;\nALTER TABLE users ADD COLUMN name text;\nCOMMIT;\n")
+    run = sqitch_project("deploy", "--target", target)
+    assert run.returncode == 0, run.stdout + run.stderr
+    done = migration_status(status_opts(path=sqitch_project.path, fail_on=["pending", "failed", "drift"]),
+                            False, False)
+    assert states(done) == {"users@v1.0": "applied", "orders": "applied", "users": "applied"}
+    assert done["current_version"] == "users"
