@@ -4,11 +4,14 @@
 """The service of ``migration_status``: compare a tool's history table with its files.
 
 States per migration: ``applied``, ``pending``, ``out_of_order`` (pending, but older than
-something applied), ``failed``, ``missing`` (applied, file gone) and ``drift`` (applied, but the
-file's checksum, recomputed the tool's way, differs from the recorded one).  Read only.
+something applied), ``failed``, ``missing`` (applied, file gone), ``ahead`` (applied by a newer
+release: the database is ahead of this one) and ``drift`` (applied, but the file's checksum,
+recomputed the tool's way, differs from the recorded one).  Read only.
 """
 
 from __future__ import annotations
+
+import re
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ConfigurationError,
@@ -16,7 +19,10 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     PostgresError,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations import history, sources
-from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import require_directory
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import (
+    require_directory,
+    version_key,
+)
 from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import (
     ConnectionParams,
     _first_line,  # one way to quote errors
@@ -34,7 +40,10 @@ CHECKSUM_TOOLS = {"shipyard": "SHA-256 of the file", "flyway": "CRC32 over lines
                   "prisma": "SHA-256 of migration.sql"}
 # Tools for which "older than an applied migration and not applied" means out of order.
 ORDERED_TOOLS = {"shipyard", "flyway", "sqitch", "prisma", "rails"}
-FAIL_ON = ["pending", "out_of_order", "failed", "drift", "missing", "dirty"]
+FAIL_ON = ["pending", "out_of_order", "failed", "drift", "missing", "ahead", "dirty"]
+STATES = ("applied", "pending", "out_of_order", "failed", "drift", "missing", "ahead")
+# Tools whose versions compare as numbers: a recorded version above every file's is "ahead".
+NUMERIC_VERSION_TOOLS = {"shipyard", "flyway", "golang_migrate", "rails"}
 
 
 def scan_sources(tool, path, params):
@@ -74,10 +83,17 @@ def _derive_history(tool, rows, found, extra):
     if tool == "alembic" and found:
         parents = extra["parents"]
         heads = [r["key"] for r in rows]
-        applied = _ancestors([h for h in heads if h in parents], parents)
-        derived = [dict(r, script=None) for r in rows if r["key"] not in parents]  # unknown heads: missing
-        derived += [{"key": s.key, "description": s.description, "script": s.script, "checksum": None,
-                     "success": True, "applied_at": None} for s in found if s.key in applied]
+        known = [h for h in heads if h in parents]
+        if heads and not known:
+            # Every head of the database is a revision this release does not know: a newer release
+            # migrated it and the application was rolled back (Alembic itself then says "Can't
+            # locate revision").  The release's revisions are what the database went through.
+            applied = set(parents)
+        else:
+            applied = _ancestors(known, parents)
+        derived = [{"key": s.key, "description": s.description, "script": s.script, "checksum": None,
+                    "success": True, "applied_at": None} for s in found if s.key in applied]
+        derived += [dict(r, script=None, ahead=True) for r in rows if r["key"] not in parents]
         return derived
     if tool == "golang_migrate" and found and rows:
         current = rows[0]
@@ -113,6 +129,10 @@ def align_sqitch(rows, found):
     return aligned
 
 
+def _numeric(key):
+    return bool(re.match(r"^\d+(?:[._]\d+)*$", str(key)))
+
+
 def compare(tool, rows, found, have_files):
     """Per-migration states: a list of dicts in file order, then history-only entries."""
     by_key = {r["key"]: r for r in rows}
@@ -143,11 +163,19 @@ def compare(tool, rows, found, have_files):
             else:
                 entry["state"] = "applied"
         entries.append(entry)
+    newest_file = max((version_key(s.key) for s in found), default=None) if tool in NUMERIC_VERSION_TOOLS else None
     for row in rows:
         if row["key"] in position:
             continue
-        state = "failed" if not row["success"] else (
-            "missing" if have_files and not row.get("baseline") else "applied")
+        if not row["success"]:
+            state = "failed"
+        elif not have_files or row.get("baseline"):
+            state = "applied"
+        elif row.get("ahead") or (newest_file is not None and _numeric(row["key"])
+                                  and version_key(row["key"]) > newest_file):
+            state = "ahead"  # applied by a newer release than this one
+        else:
+            state = "missing"
         entries.append({"version": row["key"], "description": row["description"], "script": row["script"],
                         "applied_at": row["applied_at"], "checksum_recorded": row["checksum"],
                         "checksum_file": None, "drift_reason": None, "state": state})
@@ -206,13 +234,13 @@ def migration_status(params, check_mode, diff_mode):
     finally:
         conn.close()
     entries = compare(tool, rows, found, bool(path))
-    summary = {state: [e["version"] for e in entries if e["state"] == state]
-               for state in ("applied", "pending", "out_of_order", "failed", "drift", "missing")}
-    applied = [e["version"] for e in entries if e["state"] in ("applied", "drift")]
+    summary = {state: [e["version"] for e in entries if e["state"] == state] for state in STATES}
+    applied = [e["version"] for e in entries if e["state"] in ("applied", "drift", "ahead")]
     result = {
         "changed": False, "tool": tool, "history_table": ".".join(p for p in (schema, table) if p),
         "history_table_exists": exists, "migrations": entries, "summary": summary, "dirty": dirty,
         "current_version": applied[-1] if applied else None,
+        "database_ahead": bool(summary["ahead"]),
         "checksum_verified": CHECKSUM_TOOLS.get(tool) if path else None,
     }
     hits = {f: (summary[f] if f != "dirty" else ([r["key"] for r in rows if r.get("dirty")] if dirty else []))
@@ -232,6 +260,9 @@ def _advice(hits):
         return "fix the failed migration with its tool, then rerun the deployment"
     if "drift" in hits:
         return "an applied migration file was edited; restore it from the released version"
+    if "ahead" in hits:
+        return ("the database is ahead of this release (a newer release migrated it; was the application "
+                "rolled back?): deploy the newer release again, or migrate the database down with its tool")
     if "missing" in hits:
         return "the release lacks files of migrations the database has; deploy the right release"
     return "apply the pending migrations first"

@@ -62,7 +62,13 @@ def test_own_ledger_pending_applied_and_drift_gate(pg, pg_db, migdir, apply_opts
         apply_migrations(apply_opts(), False, False)
     os.remove(os.path.join(path, "V2__b.sql"))
     result = migration_status(status_opts(path=path), False, False)
-    assert states(result) == {"1": "drift", "2": "missing"}
+    # Above every file of the release: the database is ahead (a rolled-back application) ...
+    assert states(result) == {"1": "drift", "2": "ahead"}
+    assert result["database_ahead"] is True and result["current_version"] == "2"
+    # ... below a file of the release: the file of an applied migration is gone.
+    migdir({"V3__c.sql": "CREATE TABLE c (id int);\n"})
+    assert states(migration_status(status_opts(path=path), False, False)) == {
+        "1": "drift", "3": "pending", "2": "missing"}
 
 
 # -- Alembic (real) --------------------------------------------------------------------------------
@@ -118,11 +124,19 @@ def test_alembic_real_upgrade_is_read_through_the_revision_chain(pg, pg_db, tmp_
     assert result["current_version"] == "3c4d" and result["checksum_verified"] is None
     with pytest.raises(MigrationError, match="pending: 5e6f"):
         migration_status(status_opts(path=str(project), fail_on=["pending"]), False, False)
-    os.remove(project / "versions" / "3c4d_orders.py")
-    (project / "versions" / "5e6f_items.py").write_text(
-        ALEMBIC_REVISION.format(rev="5e6f", down=repr("1a2b"), table="items"))
-    assert states(migration_status(status_opts(path=str(project)), False, False)) == {
-        "1a2b": "pending", "5e6f": "pending", "3c4d": "missing"}
+    # The database is ahead of the release: the application was rolled back to a release whose
+    # files end before the database's head (Alembic itself says "Can't locate revision").
+    run = subprocess.run([alembic, "-c", str(project / "alembic.ini"), "upgrade", "head"],
+                         env=env, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    os.remove(project / "versions" / "5e6f_items.py")
+    behind = migration_status(status_opts(path=str(project)), False, False)
+    assert [(m["version"], m["state"]) for m in behind["migrations"]] == [
+        ("1a2b", "applied"), ("3c4d", "applied"), ("5e6f", "ahead")]
+    assert behind["current_version"] == "5e6f" and behind["database_ahead"] is True
+    assert behind["summary"]["pending"] == [] and behind["summary"]["ahead"] == ["5e6f"]
+    with pytest.raises(MigrationError, match=r"ahead: 5e6f.*database is ahead of this release"):
+        migration_status(status_opts(path=str(project), fail_on=["ahead"]), False, False)
 
 
 # -- sqitch (real) ---------------------------------------------------------------------------------
