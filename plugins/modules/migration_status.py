@@ -26,8 +26,13 @@ description:
   - "Checksums verified: Flyway (CRC32 over the file's lines, BOM and line breaks removed, as the
     signed integer Flyway stores), sqitch (SHA-1 of C(deploy/<change>.sql) against C(script_hash),
     and the change id derived from the C(sqitch.plan) entry against C(change_id)),
-    Prisma (SHA-256 of C(migration.sql)) and our ledger (SHA-256 of the file). Liquibase's MD5SUM is
-    returned but not recomputed; Alembic, golang-migrate and Rails store no checksum."
+    Prisma (SHA-256 of C(migration.sql)), Liquibase formatted SQL (the MD5SUM of each changeset,
+    recomputed with Liquibase's checksum version 9; a stored checksum of another version is not
+    compared) and our ledger (SHA-256 of the file); Alembic, golang-migrate and Rails store no
+    checksum."
+  - Repeatable migrations - Flyway C(R__<description>.sql) (reported as C(R__<description>)) and
+    Liquibase C(runOnChange)/C(runAlways) changesets - are C(applied) while they match the
+    checksum last recorded and C(pending) once changed (their tool runs them again).
   - "Failures: Flyway C(success = false), golang-migrate C(dirty), a Prisma row with neither
     C(finished_at) nor C(rolled_back_at), a sqitch change whose last event is C(fail), a Liquibase
     C(EXECTYPE) of C(FAILED), a failed entry of our ledger."

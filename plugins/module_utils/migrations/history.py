@@ -82,24 +82,35 @@ def read_shipyard(conn, schema, table):
             for r in ledger.read_ledger(conn, schema or ledger.DEFAULT_SCHEMA, table)]
 
 
+FLYWAY_MARKER_TYPES = ("SCHEMA", "TABLE", "BASELINE")
+
+
 def read_flyway(conn, schema, table):
-    """``flyway_schema_history``: the latest row of each version (repeatables and schema markers left out).
+    """``flyway_schema_history``: the latest row of each version, then of each repeatable
+    migration (``version`` NULL, keyed ``R__<description>`` with ``repeatable`` set; Flyway adds a
+    row each time it runs one again).  Schema-creation markers are left out.
 
     ``success = false`` is a failure; a ``BASELINE`` row marks the versions below it as applied
     without files, which callers see through the ``baseline`` flag.
     """
     rows = _rows(conn, "SELECT installed_rank, version, description, type, script, checksum, "
-                       "installed_on, success FROM {tbl} WHERE version IS NOT NULL ORDER BY installed_rank",
-                 schema, table)
-    latest = {}
+                       "installed_on, success FROM {tbl} ORDER BY installed_rank", schema, table)
+    latest, repeatable = {}, {}
     for row in rows:
+        if row["version"] is None:
+            if row["type"] not in FLYWAY_MARKER_TYPES:
+                repeatable["R__" + (row["description"] or "").replace(" ", "_")] = row
+            continue
         if row["type"] in ("UNDO_SQL", "UNDO_JDBC", "UNDO_SCRIPT", "DELETE"):
             latest.pop(row["version"], None)
             continue
         latest[row["version"]] = row
-    return [{"key": r["version"], "description": r["description"], "script": r["script"],
-             "checksum": r["checksum"], "success": bool(r["success"]), "applied_at": _iso(r["installed_on"]),
-             "baseline": r["type"] == "BASELINE"} for r in latest.values()]
+    entries = [{"key": r["version"], "description": r["description"], "script": r["script"],
+                "checksum": r["checksum"], "success": bool(r["success"]), "applied_at": _iso(r["installed_on"]),
+                "baseline": r["type"] == "BASELINE"} for r in latest.values()]
+    return entries + [{"key": key, "description": r["description"], "script": r["script"], "checksum": r["checksum"],
+                       "success": bool(r["success"]), "applied_at": _iso(r["installed_on"]), "repeatable": True}
+                      for key, r in repeatable.items()]
 
 
 def read_liquibase(conn, schema, table):

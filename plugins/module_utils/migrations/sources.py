@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.checksums import (
     flyway_checksum,
+    liquibase_changeset_checksum,
     sha1_file,
     sha256_file,
 )
@@ -39,6 +40,7 @@ class SourceMigration:
     script: str
     checksum: object = None  # the tool's own checksum, None when the tool stores none
     change_id: str = None  # sqitch only: the id sqitch derives from the plan
+    repeatable: bool = False  # run again whenever it changes (Flyway R__, Liquibase runOnChange)
 
 
 def scan_ours(directory):
@@ -49,29 +51,37 @@ def scan_ours(directory):
 
 
 def scan_flyway(directory):
-    """Flyway's versioned SQL migrations (``V…__….sql``, recursively) with Flyway's CRC32.
-
-    Repeatable (``R__``) and undo (``U``) migrations are not versioned and are left out.
+    """Flyway's SQL migrations (recursively) with Flyway's CRC32: the versioned ones
+    (``V<version>__<description>.sql``) in version order, then the repeatable ones
+    (``R__<description>.sql``, keyed ``R__<description>``) in description order, which is the
+    order Flyway applies them in.  Undo (``U``) migrations are left out.
     """
     require_directory(directory)
-    found = {}
+    found, repeatable = {}, {}
     for root, dirs, names in os.walk(directory):
         dirs.sort()
-        sub = {}
-        for name in names:
-            if name.startswith("V") and name.endswith(".sql") and "__" in name:
-                sub[name] = os.path.join(root, name)
-        for name, path in sub.items():
-            version_part = name[1:name.index("__")]
-            if not re.match(r"^\d+(?:[._]\d+)*$", version_part):
+        for name in sorted(names):
+            if not name.endswith(".sql") or "__" not in name:
                 continue
-            version = normalize_version(version_part)
+            path = os.path.join(root, name)
+            prefix, description = name[:name.index("__")], name[name.index("__") + 2:-4]
+            if prefix == "R":
+                key = "R__" + description
+                if key in repeatable:
+                    raise ConfigurationError("two Flyway repeatable migrations have description %r: %s and %s; "
+                                             "Flyway refuses this too" % (description, repeatable[key].script, name))
+                repeatable[key] = SourceMigration(key, description.replace("_", " "), name,
+                                                  flyway_checksum(read_text(path)), repeatable=True)
+                continue
+            if not prefix.startswith("V") or not re.match(r"^\d+(?:[._]\d+)*$", prefix[1:]):
+                continue
+            version = normalize_version(prefix[1:])
             if version in found:
                 raise ConfigurationError("two Flyway migrations have version %s: %s and %s; Flyway "
                                          "refuses this too" % (version, found[version].script, name))
-            found[version] = SourceMigration(version, name[name.index("__") + 2:-4].replace("_", " "), name,
+            found[version] = SourceMigration(version, description.replace("_", " "), name,
                                              flyway_checksum(read_text(path)))
-    return [found[v] for v in sorted_versions(found)]
+    return [found[v] for v in sorted_versions(found)] + [repeatable[k] for k in sorted(repeatable)]
 
 
 def scan_golang_migrate(directory):
@@ -276,14 +286,69 @@ def scan_alembic(directory):
     return [SourceMigration(r, scripts[r][:-3], scripts[r]) for r in ordered], parents
 
 
-CHANGESET_RE = re.compile(r"^\s*--\s*changeset\s+(?P<author>[^:\s]+):(?P<id>\S+)", re.IGNORECASE)
+# The line patterns of Liquibase's AbstractFormattedChangeLogParser (case-insensitive, whole line).
+CHANGESET_RE = re.compile(r'^\s*--[\s]*changeset\s+("[^"]+"|[^:]+):\s*("[^"]+"|\S+)(?P<attrs>.*)$', re.IGNORECASE)
+LIQUIBASE_FIRST_LINE_RE = re.compile(r"^\s*--\s*liquibase\s*formatted.*", re.IGNORECASE)
+# Lines Liquibase consumes itself: they are not part of the changeset's SQL (nor its checksum).
+LIQUIBASE_META_RES = [re.compile(p, re.IGNORECASE) for p in (
+    r"^\s*--[\s]*rollback (.*)$", r"^\s*--[\s]*preconditions(.*)$", r"^\s*--[\s]*precondition\-([a-zA-Z0-9-]+)(.*)$",
+    r"^--[\s]*comments?:? (.*)$", r"^--[\s]*validCheckSum:? (.*)$", r"^\s*--[\s]*property\s+(.*:.*)\s+(.*:.*).*$",
+)]
+LIQUIBASE_IGNORE_LINES_RE = re.compile(r"^--[\s]*ignoreLines:(\w+)", re.IGNORECASE)
+LIQUIBASE_ROLLBACK_START_RE = re.compile(r"^\s*/\*\s*liquibase\s*rollback\s*$", re.IGNORECASE)
+LIQUIBASE_ROLLBACK_END_RE = re.compile(r".*\s*\*/\s*$")
+
+
+def _unquote(text):
+    return text[1:-1] if len(text) > 1 and text[0] == text[-1] == '"' else text
+
+
+def parse_liquibase_formatted_sql(text):
+    """The changesets of a Liquibase *formatted SQL* changelog: ``[(author, id, attributes, sql)]``.
+
+    The SQL is what Liquibase's parser keeps for the changeset's change: every line up to the
+    next ``--changeset`` except the ones it consumes (``--rollback``, ``/* liquibase rollback``
+    blocks, ``--comment``, ``--preconditions``, ``--precondition-*``, ``--validCheckSum``,
+    ``--property``, ``--ignoreLines`` ranges).  ``${...}`` properties are not expanded.
+    """
+    changesets, current, in_rollback, ignoring, ignore_count = [], None, False, False, 0
+    for line in re.split(r"\r\n|\r|\n", text):
+        match = CHANGESET_RE.match(line)
+        if match:
+            current = [_unquote(match.group(1).strip()), _unquote(match.group(2)), match.group("attrs"), []]
+            changesets.append(current)
+            in_rollback = ignoring = False
+            continue
+        if current is None:
+            continue
+        if in_rollback:
+            in_rollback = not LIQUIBASE_ROLLBACK_END_RE.match(line)
+            continue
+        if LIQUIBASE_ROLLBACK_START_RE.match(line):
+            in_rollback = True
+            continue
+        ignore = LIQUIBASE_IGNORE_LINES_RE.match(line)
+        if ignore:
+            value = ignore.group(1).lower()
+            ignoring = value == "start"
+            ignore_count = int(value) if value.isdigit() else 0
+            continue
+        if ignoring or ignore_count:
+            ignore_count = max(0, ignore_count - 1)
+            continue
+        if any(pattern.match(line) for pattern in LIQUIBASE_META_RES):
+            continue
+        current[3].append(line)
+    return [(author, cid, attrs, "\n".join(lines).strip()) for author, cid, attrs, lines in changesets]
 
 
 def scan_liquibase(directory):
-    """Changesets of Liquibase *formatted SQL* changelogs (``--liquibase formatted sql``).
+    """Changesets of Liquibase *formatted SQL* changelogs (``--liquibase formatted sql``) with the
+    MD5SUM Liquibase stores (checksum algorithm version 9, recomputed its way).
 
     XML/YAML/JSON changelogs are not parsed; their changesets cannot be reported as pending.
-    Liquibase's MD5 is not recomputed (see the module documentation).
+    A ``runOnChange:true`` or ``runAlways:true`` changeset is ``repeatable``: Liquibase runs it
+    again when it changes, so a new checksum there is not drift.
     """
     require_directory(directory)
     found = []
@@ -294,11 +359,11 @@ def scan_liquibase(directory):
                 continue
             path = os.path.join(root, name)
             text = read_text(path)
-            if not text.lstrip().lower().startswith("--liquibase formatted sql"):
+            if not LIQUIBASE_FIRST_LINE_RE.match(text.lstrip("\ufeff").split("\n", 1)[0]):
                 continue
-            for line in text.splitlines():
-                match = CHANGESET_RE.match(line)
-                if match:
-                    key = "%s::%s" % (match.group("id"), match.group("author"))
-                    found.append(SourceMigration(key, match.group("id"), os.path.relpath(path, directory)))
+            for author, cid, attrs, sql in parse_liquibase_formatted_sql(text):
+                found.append(SourceMigration(
+                    "%s::%s" % (cid, author), cid, os.path.relpath(path, directory),
+                    liquibase_changeset_checksum([sql]),
+                    repeatable=bool(re.search(r"\b(runOnChange|runAlways):true\b", attrs, re.IGNORECASE))))
     return found

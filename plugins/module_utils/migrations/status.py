@@ -37,7 +37,8 @@ TOOLS = sorted(history.READERS)
 # Tools whose stored checksum we recompute from the file.
 CHECKSUM_TOOLS = {"shipyard": "SHA-256 of the file", "flyway": "CRC32 over lines (Flyway)",
                   "sqitch": "SHA-1 of the deploy script and the change id from sqitch.plan",
-                  "prisma": "SHA-256 of migration.sql"}
+                  "prisma": "SHA-256 of migration.sql",
+                  "liquibase": "MD5 of each changeset (Liquibase's checksum version 9)"}
 # Tools for which "older than an applied migration and not applied" means out of order.
 ORDERED_TOOLS = {"shipyard", "flyway", "sqitch", "prisma", "rails"}
 FAIL_ON = ["pending", "out_of_order", "failed", "drift", "missing", "ahead", "dirty"]
@@ -133,29 +134,44 @@ def _numeric(key):
     return bool(re.match(r"^\d+(?:[._]\d+)*$", str(key)))
 
 
+def _checksums_differ(tool, recorded, computed):
+    """True when both checksums are known, comparable and different.  Liquibase prefixes its
+    MD5SUM with the algorithm version (``9:``); one of another version is not comparable (and
+    Liquibase itself rewrites it on its next run)."""
+    if tool not in CHECKSUM_TOOLS or recorded is None or computed is None:
+        return False
+    if tool == "liquibase" and str(recorded).split(":", 1)[0] != str(computed).split(":", 1)[0]:
+        return False
+    return str(recorded) != str(computed)
+
+
 def compare(tool, rows, found, have_files):
     """Per-migration states: a list of dicts in file order, then history-only entries."""
     by_key = {r["key"]: r for r in rows}
     position = {s.key: i for i, s in enumerate(found)}
-    applied_positions = [position[r["key"]] for r in rows if r["success"] and r["key"] in position]
+    # Repeatable migrations run after the versioned ones whenever they change: no order to keep.
+    applied_positions = [position[r["key"]] for r in rows if r["success"] and r["key"] in position
+                         and not found[position[r["key"]]].repeatable]
     last_applied = max(applied_positions) if applied_positions else -1
     entries = []
     for index, source in enumerate(found):
         row = by_key.get(source.key)
         entry = {"version": source.key, "description": source.description, "script": source.script,
                  "applied_at": None, "checksum_recorded": None, "checksum_file": source.checksum,
-                 "drift_reason": None}
+                 "drift_reason": None, "repeatable": source.repeatable}
         if row is None:
-            entry["state"] = "out_of_order" if tool in ORDERED_TOOLS and index < last_applied else "pending"
+            late = tool in ORDERED_TOOLS and index < last_applied and not source.repeatable
+            entry["state"] = "out_of_order" if late else "pending"
         else:
             entry["applied_at"] = row["applied_at"]
             entry["checksum_recorded"] = row["checksum"]
             if not row["success"]:
                 entry["state"] = "failed"
-            elif tool in CHECKSUM_TOOLS and row["checksum"] is not None and source.checksum is not None \
-                    and str(row["checksum"]) != str(source.checksum):
-                entry["state"] = "drift"
-                entry["drift_reason"] = "the file's checksum differs from the recorded one"
+            elif _checksums_differ(tool, row["checksum"], source.checksum):
+                # A repeatable migration that changed is run again by its tool: pending, not drift.
+                entry["state"] = "pending" if source.repeatable else "drift"
+                if not source.repeatable:
+                    entry["drift_reason"] = "the file's checksum differs from the recorded one"
             elif row.get("change_id") and source.change_id and row["change_id"] != source.change_id:
                 entry["state"] = "drift"
                 entry["drift_reason"] = ("the plan entry changed after deploy (change id %s recorded, %s from "
@@ -163,7 +179,8 @@ def compare(tool, rows, found, have_files):
             else:
                 entry["state"] = "applied"
         entries.append(entry)
-    newest_file = max((version_key(s.key) for s in found), default=None) if tool in NUMERIC_VERSION_TOOLS else None
+    newest_file = max((version_key(s.key) for s in found if _numeric(s.key)), default=None) \
+        if tool in NUMERIC_VERSION_TOOLS else None
     for row in rows:
         if row["key"] in position:
             continue
@@ -178,7 +195,8 @@ def compare(tool, rows, found, have_files):
             state = "missing"
         entries.append({"version": row["key"], "description": row["description"], "script": row["script"],
                         "applied_at": row["applied_at"], "checksum_recorded": row["checksum"],
-                        "checksum_file": None, "drift_reason": None, "state": state})
+                        "checksum_file": None, "drift_reason": None, "state": state,
+                        "repeatable": bool(row.get("repeatable"))})
     return entries
 
 
@@ -235,7 +253,7 @@ def migration_status(params, check_mode, diff_mode):
         conn.close()
     entries = compare(tool, rows, found, bool(path))
     summary = {state: [e["version"] for e in entries if e["state"] == state] for state in STATES}
-    applied = [e["version"] for e in entries if e["state"] in ("applied", "drift", "ahead")]
+    applied = [e["version"] for e in entries if e["state"] in ("applied", "drift", "ahead") and not e["repeatable"]]
     result = {
         "changed": False, "tool": tool, "history_table": ".".join(p for p in (schema, table) if p),
         "history_table_exists": exists, "migrations": entries, "summary": summary, "dirty": dirty,

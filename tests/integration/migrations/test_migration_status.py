@@ -15,21 +15,12 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ConfigurationError,
     MigrationError,
 )
-from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.checksums import flyway_checksum
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.checksums import (
+    flyway_checksum,
+    liquibase_changeset_checksum,
+)
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.runner import apply_migrations
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.status import migration_status
-
-
-@pytest.fixture
-def status_opts(pg, pg_db):
-    def build(**extra):
-        opts = dict(pg.conn_options(pg_db), conninfo=None, sslmode=None, service=None, connect_timeout=10,
-                    tool="auto", path=None, history_schema=None, history_table=None, sqitch_project=None,
-                    fail_on=[])
-        opts.update(extra)
-        return opts
-
-    return build
 
 
 def states(result):
@@ -211,6 +202,15 @@ CREATE TABLE flyway_schema_history (
 """
 
 
+def insert_flyway_rows(pg, db, rows):
+    """Rows ``(installed_rank, version, description, script, checksum, success)`` of type SQL."""
+    for rank, version, desc, script, checksum, success in rows:
+        execute(pg, db, "INSERT INTO flyway_schema_history (installed_rank, version, description, type, "
+                        "script, checksum, installed_by, execution_time, success) "
+                        "VALUES (%s, %s, %s, 'SQL', %s, %s, 'deploy', 5, %s)",
+                (rank, version, desc, script, checksum, success))
+
+
 def test_flyway_crc32_drift_failure_and_out_of_order(pg, pg_db, migdir, status_opts):
     files = {"V1__init.sql": "\ufeffCREATE TABLE a (id int);\r\nINSERT INTO a VALUES (1);\r\n",
              "V1_1__more.sql": "CREATE TABLE b (id int);\n",
@@ -222,19 +222,44 @@ def test_flyway_crc32_drift_failure_and_out_of_order(pg, pg_db, migdir, status_o
     rows = [(1, "1", "init", "V1__init.sql", flyway_checksum(files["V1__init.sql"]), True),
             (2, "2", "later", "V2__later.sql", flyway_checksum("CREATE TABLE c (id int);"), True),
             (3, "3", "broken", "V3__broken.sql", 12345, False)]
-    for rank, version, desc, script, checksum, success in rows:
-        execute(pg, pg_db, "INSERT INTO flyway_schema_history (installed_rank, version, description, type, "
-                           "script, checksum, installed_by, execution_time, success) "
-                           "VALUES (%s, %s, %s, 'SQL', %s, %s, 'deploy', 5, %s)",
-                (rank, version, desc, script, checksum, success))
+    insert_flyway_rows(pg, pg_db, rows)
     result = migration_status(status_opts(path=path), False, False)
     assert result["tool"] == "flyway"
     # V2's recorded checksum was computed without the trailing newline's empty line: same CRC.
-    assert states(result) == {"1": "applied", "1.1": "out_of_order", "2": "applied", "3": "failed"}
+    assert states(result) == {"1": "applied", "1.1": "out_of_order", "2": "applied", "3": "failed",
+                              "R__views": "pending"}
+    assert result["current_version"] == "2"
     migdir({"V2__later.sql": "CREATE TABLE c (id bigint);\n"})
     with pytest.raises(MigrationError) as info:
         migration_status(status_opts(path=path, fail_on=["failed", "drift"]), False, False)
     assert info.value.details["summary"]["drift"] == ["2"] and info.value.details["summary"]["failed"] == ["3"]
+
+
+def test_flyway_repeatable_migrations(pg, pg_db, migdir, status_opts):
+    """Rows as Flyway writes them for ``R__`` files (version NULL, one more row each time it runs
+    one again; Flyway's schema history documentation): applied while the checksum matches the
+    latest row, pending once the file changed (Flyway re-applies it), failed, missing."""
+    files = {"V1__cars.sql": "CREATE TABLE cars (id int, color text);\n",
+             "R__Blue_cars.sql": "CREATE OR REPLACE VIEW blue_cars AS SELECT id FROM cars WHERE color = 'blue';\n",
+             "R__Red_cars.sql": "CREATE OR REPLACE VIEW red_cars AS SELECT id FROM cars WHERE color = 'red';\n"}
+    path = migdir(files)
+    execute(pg, pg_db, FLYWAY_DDL)
+    rows = [(1, "1", "cars", "V1__cars.sql", flyway_checksum(files["V1__cars.sql"]), True),
+            (2, None, "Blue cars", "R__Blue_cars.sql", 111, True),
+            (3, None, "Red cars", "R__Red_cars.sql", flyway_checksum(files["R__Red_cars.sql"]), True),
+            (4, None, "Blue cars", "R__Blue_cars.sql", flyway_checksum(files["R__Blue_cars.sql"]), True),
+            (5, None, "Old cars", "R__Old_cars.sql", 222, True)]
+    insert_flyway_rows(pg, pg_db, rows)
+    result = migration_status(status_opts(path=path), False, False)
+    assert [(m["version"], m["state"], m["repeatable"]) for m in result["migrations"]] == [
+        ("1", "applied", False), ("R__Blue_cars", "applied", True), ("R__Red_cars", "applied", True),
+        ("R__Old_cars", "missing", True)]
+    assert result["current_version"] == "1"
+    migdir({"R__Red_cars.sql": "CREATE OR REPLACE VIEW red_cars AS SELECT id, color FROM cars WHERE color = 'red';\n"})
+    with pytest.raises(MigrationError, match="pending: R__Red_cars"):
+        migration_status(status_opts(path=path, fail_on=["pending", "drift"]), False, False)
+    insert_flyway_rows(pg, pg_db, [(6, None, "Red cars", "R__Red_cars.sql", 333, False)])
+    assert states(migration_status(status_opts(path=path), False, False))["R__Red_cars"] == "failed"
 
 
 GOLANG_DDL = "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)"
@@ -311,13 +336,21 @@ def test_liquibase_formatted_sql_changesets(pg, pg_db, migdir, status_opts):
         CREATE TABLE c (id int);
         """)})
     execute(pg, pg_db, LIQUIBASE_DDL)
-    for order, (cid, author, exectype) in enumerate((("1", "alice", "EXECUTED"), ("2", "bob", "FAILED")), 1):
+    # (test_liquibase_real.py checks the checksums against histories the real Liquibase wrote.)
+    recorded = (("1", "alice", "EXECUTED", liquibase_changeset_checksum(["CREATE TABLE a (id int);"])),
+                ("2", "bob", "FAILED", None))
+    for order, (cid, author, exectype, md5sum) in enumerate(recorded, 1):
         execute(pg, pg_db, "INSERT INTO databasechangelog (id, author, filename, dateexecuted, orderexecuted, "
-                           "exectype, md5sum) VALUES (%s, %s, 'changelog.sql', now(), %s, %s, '9:abc')",
-                (cid, author, order, exectype))
+                           "exectype, md5sum) VALUES (%s, %s, 'changelog.sql', now(), %s, %s, %s)",
+                (cid, author, order, exectype, md5sum))
     result = migration_status(status_opts(path=path), False, False)
-    assert result["tool"] == "liquibase" and result["checksum_verified"] is None
+    assert result["tool"] == "liquibase" and result["checksum_verified"].startswith("MD5")
     assert states(result) == {"1::alice": "applied", "2::bob": "failed", "3::alice": "pending"}
+    # A checksum of an older algorithm version (8:) is not compared; Liquibase rewrites it itself.
+    execute(pg, pg_db, "UPDATE databasechangelog SET md5sum = '8:0123456789abcdef0123456789abcdef' WHERE id = '1'")
+    assert states(migration_status(status_opts(path=path), False, False))["1::alice"] == "applied"
+    execute(pg, pg_db, "UPDATE databasechangelog SET md5sum = '9:0123456789abcdef0123456789abcdef' WHERE id = '1'")
+    assert states(migration_status(status_opts(path=path), False, False))["1::alice"] == "drift"
 
 
 # -- bad input ------------------------------------------------------------------------------------
