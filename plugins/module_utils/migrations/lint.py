@@ -295,8 +295,9 @@ def _rename_findings(node):
 
 
 def _references_existing(node, ctx):
-    """Tables a CREATE TABLE references with a foreign key that the script did not create."""
-    targets = []
+    """Existing tables a CREATE TABLE locks: referenced by a foreign key (SHARE ROW EXCLUSIVE) or
+    its parent (PARTITION OF: ACCESS EXCLUSIVE; INHERITS), unless the script created them."""
+    targets = [_relname(parent) for parent in node.inhRelations or ()]
     for element in node.tableElts or ():
         constraints = element.constraints if isinstance(element, ast.ColumnDef) else [element]
         for constraint in constraints or ():
@@ -317,7 +318,6 @@ def _only_new_relations(node, ctx):
 def _is_ddl_needing_lock(node, ctx):
     """Statements that take a lock other sessions queue behind, on something not new."""
     if isinstance(node, ast.CreateStmt):
-        # The foreign key takes a SHARE ROW EXCLUSIVE lock on the referenced (existing) table.
         return bool(_references_existing(node, ctx))
     if isinstance(node, ast.CreateTrigStmt):
         return _relname(node.relation) not in ctx.created

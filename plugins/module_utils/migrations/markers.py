@@ -15,7 +15,9 @@ documentation:
   section ends at ``-- migrate:down``;
 * Liquibase formatted SQL: ``runInTransaction:false`` on a ``--changeset`` line;
 * Flyway: a script configuration file next to the script, ``<script>.sql.conf``, with the line
-  ``executeInTransaction=false``.
+  ``executeInTransaction=false``;
+* goose: ``-- +goose NO TRANSACTION`` (annotations are case-insensitive, at the start of their
+  line), and the up section runs from ``-- +goose Up`` to ``-- +goose Down``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ DBMATE_DOWN_RE = re.compile(r"^--\s*migrate:down\b", re.MULTILINE)
 DBMATE_NO_TX_RE = re.compile(r"\btransaction:false\b")
 LIQUIBASE_NO_TX_RE = re.compile(r"^\s*--\s*changeset\s+\S+.*\brunInTransaction:false\b",
                                 re.IGNORECASE | re.MULTILINE)
+GOOSE_UP_RE = re.compile(r"^--\s\+goose\s+up\b", re.IGNORECASE | re.MULTILINE)
+GOOSE_DOWN_RE = re.compile(r"^--\s\+goose\s+down\b", re.IGNORECASE | re.MULTILINE)
+GOOSE_NO_TX_RE = re.compile(r"^--\s\+goose\s+no\s+transaction\b", re.IGNORECASE | re.MULTILINE)
 FLYWAY_CONF_NO_TX_RE = re.compile(r"^\s*executeInTransaction\s*=\s*false\s*$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -63,18 +68,25 @@ def no_transaction_marker(text, path=None):
         return "dbmate"
     if LIQUIBASE_NO_TX_RE.search(text):
         return "liquibase"
+    if GOOSE_NO_TX_RE.search(text):
+        return "goose"
     if _flyway_conf_says_no_transaction(path):
         return "flyway"
     return None
 
 
 def up_section(text):
-    """``text`` with a dbmate file's ``-- migrate:down`` parts blanked out (line breaks kept, so
-    line numbers stay right); a file without ``-- migrate:up`` is returned unchanged."""
-    if not DBMATE_UP_RE.search(text):
-        return text
-    marks = sorted([(m.start(), "up") for m in DBMATE_UP_RE.finditer(text)]
-                   + [(m.start(), "down") for m in DBMATE_DOWN_RE.finditer(text)])
+    """``text`` with the down parts of a dbmate (``-- migrate:down``) or goose (``-- +goose Down``)
+    file blanked out (line breaks kept, so line numbers stay right); other files unchanged."""
+    for up_re, down_re in ((DBMATE_UP_RE, DBMATE_DOWN_RE), (GOOSE_UP_RE, GOOSE_DOWN_RE)):
+        if up_re.search(text):
+            return _keep_up_parts(text, up_re, down_re)
+    return text
+
+
+def _keep_up_parts(text, up_re, down_re):
+    marks = sorted([(m.start(), "up") for m in up_re.finditer(text)]
+                   + [(m.start(), "down") for m in down_re.finditer(text)])
     pieces, position, keeping = [], 0, True
     for start, kind in [*marks, (len(text), "up")]:
         chunk = text[position:start]

@@ -72,11 +72,16 @@ def split_statements(sql, source="<sql>"):
             file=source, line=line) from None
     statements = []
     previous_end = 0
+    line = 1  # counted on from the previous statement: counting from 0 each time is quadratic
     for item in raw:
         start = item.stmt_location or 0
         length = item.stmt_len or (len(sql) - start)
-        text = sql[start:start + length].strip()
-        statements.append(Statement(text=text, line=line_of(sql, start), node=item.stmt,
-                                    leading=sql[previous_end:start]))
+        leading = sql[previous_end:start]
+        line += leading.count("\n")
+        text = sql[start:start + length]
+        stripped = text.lstrip()
+        statement_line = line + text.count("\n", 0, len(text) - len(stripped))
+        statements.append(Statement(text=stripped.rstrip(), line=statement_line, node=item.stmt, leading=leading))
+        line += text.count("\n")
         previous_end = start + length
     return statements

@@ -132,6 +132,10 @@ def test_missing_lock_timeout_positive_and_negative():
                  runner_sets_lock_timeout=False) == ["missing_lock_timeout"]
     assert rules("CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()",
                  runner_sets_lock_timeout=False) == ["missing_lock_timeout"]
+    assert rules("CREATE TABLE t_2026 PARTITION OF t FOR VALUES FROM (1) TO (10)",
+                 runner_sets_lock_timeout=False) == ["missing_lock_timeout"]
+    assert rules("CREATE TABLE p (a int) PARTITION BY RANGE (a); CREATE TABLE p1 PARTITION OF p "
+                 "FOR VALUES FROM (1) TO (10)", runner_sets_lock_timeout=False) == []
     assert rules("CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE n (p_id int REFERENCES p (id)); "
                  "CREATE TRIGGER tr BEFORE INSERT ON n FOR EACH ROW EXECUTE FUNCTION f()",
                  runner_sets_lock_timeout=False) == []
@@ -281,6 +285,8 @@ def test_nul_in_sql_text_is_refused():
     ("--liquibase formatted sql\n--changeset alice:1 runInTransaction:false\n"
      "CREATE INDEX CONCURRENTLY i ON t (a);\n", None),
     ("CREATE INDEX CONCURRENTLY i ON t (a);\n", "executeInTransaction=false\n"),
+    ("-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY i ON t (a);\n"
+     "-- +goose Down\nDROP INDEX CONCURRENTLY i;\nALTER TABLE t DROP COLUMN a;\n", None),
 ])
 def test_other_runners_no_transaction_markers(tmp_path, text, conf):
     path = tmp_path / "V1__index.sql"
@@ -363,3 +369,10 @@ def test_docs_show_the_verdict_table_of_the_code():
     docs = os.path.join(os.path.dirname(__file__), *[".."] * 5, "docs", "migrations.md")
     with open(docs) as handle:
         assert markdown_table() in handle.read(), "docs/migrations.md lacks the table of verdicts.py"
+
+
+def test_goose_down_section_is_not_linted():
+    text = ("-- +goose Up\n-- +goose StatementBegin\nCREATE INDEX CONCURRENTLY i ON t (a);\n-- +goose StatementEnd\n"
+            "-- +goose Down\nDROP TABLE t;\n")
+    assert [(f["rule"], f["line"]) for f in lint_script(text, "x.sql", runner_sets_lock_timeout=True)] == [
+        ("concurrently_in_transaction", 3)]
