@@ -381,7 +381,7 @@ def main():
         manifest = json.load(handle)
     print("corpus: %d files, %d repositories, %.1f MB" % (
         len(files), len({m["repository"] for m in manifest}), sum(os.path.getsize(f) for f in files) / 1e6))
-    print(subprocess.run([squawk_binary(), "--version"], capture_output=True, text=True).stdout.strip())
+    print(subprocess.run([squawk_binary(), "--version"], capture_output=True, text=True, check=True).stdout.strip())
     ours, theirs = run_ours(), run_squawk(files)
     pairs = compare(ours, theirs)
     models = project_models()
@@ -404,9 +404,9 @@ def main():
         started = time.perf_counter()
         run_ours()
         in_process.append(time.perf_counter() - started)
+    per_file = {name: 1000 * value / len(files) for name, value in times.items()}
     print("\ntime per file (one process over the corpus, median of %d): squawk %.3f ms, ours %.3f ms: "
-          "ours/squawk = %.2fx" % (args.repeat, 1000 * times["squawk"] / len(files),
-                                    1000 * times["ours"] / len(files), times["ours"] / times["squawk"]))
+          "ours/squawk = %.2fx" % (args.repeat, per_file["squawk"], per_file["ours"], times["ours"] / times["squawk"]))
     print("ours in one warm process (no interpreter start, no imports): %.3f ms per file = %.2fx squawk's process"
           % (1000 * statistics.median(in_process) / len(files), statistics.median(in_process) / times["squawk"]))
 
