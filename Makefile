@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 BUILD := build
 COLLECTION_TREE := $(BUILD)/ansible_collections/shipyard/deploy
 # Debian packages the tests start for real (PostgreSQL 15 is the second server version).
-DEB_PACKAGES := postgresql postgresql-client haproxy nginx-light sqitch libdbd-pg-perl prometheus chromium fonts-dejavu-core default-jre-headless
+DEB_PACKAGES := postgresql postgresql-client haproxy nginx-light sqitch libdbd-pg-perl prometheus chromium fonts-dejavu-core default-jre-headless ruby-activerecord ruby-pg
 DEB_BINARIES := /usr/lib/postgresql/*/bin/postgres haproxy nginx sqitch prometheus chromium java
 # The real Liquibase for the migration_status tests: the npm package bundles a runnable Liquibase.
 LIQUIBASE_NPM_VERSION := 4.28.1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -313,6 +314,56 @@ def test_rails_schema_migrations(pg, pg_db, migdir, status_opts):
     assert result["tool"] == "rails"
     assert states(result) == {"20260101120000": "applied", "20260105120000": "pending",
                               "20251201000000": "missing"}
+
+
+RAILS_RUNNER = """
+require "active_record"
+# The connection comes from libpq's environment (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE).
+ActiveRecord::Base.establish_connection(adapter: "postgresql")
+ActiveRecord::MigrationContext.new(ARGV[0], ActiveRecord::SchemaMigration).migrate(ARGV[1] && ARGV[1].to_i)
+"""
+RAILS_MIGRATION = """class {name} < ActiveRecord::Migration[6.1]
+  def change
+    {body}
+  end
+end
+"""
+
+
+@pytest.mark.skipif(shutil.which("ruby") is None, reason="ruby with ActiveRecord (ruby-activerecord, ruby-pg) missing")
+def test_rails_real_activerecord_migrations(pg, pg_db, migdir, status_opts, tmp_path):
+    """Histories written by the real ActiveRecord 6.1 (Debian's ruby-activerecord)."""
+    runner = tmp_path / "migrate.rb"
+    runner.write_text(RAILS_RUNNER)
+
+    def migrate(*target):
+        run = subprocess.run(["ruby", str(runner), migdir.path, *target], env=pg.client_env(pg_db),
+                             capture_output=True, text=True, timeout=120, check=False)
+        return run.returncode, run.stdout + run.stderr
+
+    migdir({"20260101120000_create_users.rb": RAILS_MIGRATION.format(
+                name="CreateUsers", body="create_table :users do |t|\n      t.string :name\n    end"),
+            "20260105120000_add_email.rb": RAILS_MIGRATION.format(
+                name="AddEmail", body="add_column :users, :email, :string")})
+    rc, output = migrate("20260101120000")
+    assert rc == 0, output
+    result = migration_status(status_opts(path=migdir.path), False, False)
+    assert result["tool"] == "rails"
+    assert states(result) == {"20260101120000": "applied", "20260105120000": "pending"}
+    rc, output = migrate()
+    assert rc == 0, output
+    # A failing migration: ActiveRecord rolls its transaction back and records nothing (pending).
+    migdir({"20260110120000_broken.rb": RAILS_MIGRATION.format(name="Broken", body="remove_column :nope, :x")})
+    rc, output = migrate()
+    assert rc != 0
+    assert states(migration_status(status_opts(path=migdir.path), False, False)) == {
+        "20260101120000": "applied", "20260105120000": "applied", "20260110120000": "pending"}
+    # The release of the application rolled back: its files end before what the database has.
+    os.remove(os.path.join(migdir.path, "20260110120000_broken.rb"))
+    os.remove(os.path.join(migdir.path, "20260105120000_add_email.rb"))
+    behind = migration_status(status_opts(path=migdir.path), False, False)
+    assert states(behind) == {"20260101120000": "applied", "20260105120000": "ahead"}
+    assert behind["current_version"] == "20260105120000"
 
 
 LIQUIBASE_DDL = """
