@@ -6,11 +6,13 @@ BIN := $(VENV)/bin
 BUILD := build
 COLLECTION_TREE := $(BUILD)/ansible_collections/shipyard/deploy
 # Debian packages the tests start for real (PostgreSQL 15 is the second server version).
-DEB_PACKAGES := postgresql postgresql-client haproxy nginx-light sqitch libdbd-pg-perl prometheus chromium fonts-dejavu-core openssh-server openssh-client
-DEB_BINARIES := /usr/lib/postgresql/*/bin/postgres haproxy nginx sqitch prometheus chromium /usr/sbin/sshd ssh
+DEB_PACKAGES := postgresql postgresql-client haproxy nginx-light sqitch libdbd-pg-perl prometheus chromium fonts-dejavu-core openssh-server openssh-client default-jre-headless ruby-activerecord ruby-pg
+DEB_BINARIES := /usr/lib/postgresql/*/bin/postgres haproxy nginx sqitch prometheus chromium /usr/sbin/sshd ssh java
+# The real Liquibase for the migration_status tests: the npm package bundles a runnable Liquibase.
+LIQUIBASE_NPM_VERSION := 4.28.1
 PYTEST_ARGS ?=
 
-.PHONY: test venv system-deps lint ansible-lint changelog-lint sanity unit integration collection-tree demo demo-stop docs release-notes clean
+.PHONY: test venv system-deps liquibase lint ansible-lint changelog-lint sanity unit integration collection-tree demo demo-stop docs release-notes clean
 
 test: venv system-deps lint ansible-lint changelog-lint sanity unit integration
 
@@ -93,7 +95,18 @@ sanity: venv collection-tree
 unit: venv
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)
 
-integration: venv system-deps
+# Liquibase (npm package, runs on the JRE of DEB_PACKAGES) under build/liquibase, where
+# tests/integration/migrations/test_liquibase_real.py looks for it.
+liquibase: $(BUILD)/liquibase/node_modules/liquibase/dist/liquibase/liquibase
+
+# Without npm (Node.js) the target says so and those tests are skipped.
+$(BUILD)/liquibase/node_modules/liquibase/dist/liquibase/liquibase:
+	@if command -v npm >/dev/null; then \
+	  mkdir -p $(BUILD)/liquibase && \
+	  npm install --prefix $(BUILD)/liquibase --no-audit --no-fund --loglevel=error liquibase@$(LIQUIBASE_NPM_VERSION); \
+	else echo "npm not found: the real-Liquibase tests are skipped (install Node.js and npm)"; fi
+
+integration: venv system-deps liquibase
 	$(BIN)/pytest -q -p no:cacheprovider --timeout 900 tests/integration $(PYTEST_ARGS)
 
 # The whole pipeline on local infrastructure (PostgreSQL, HAProxy, supervisord on loopback).

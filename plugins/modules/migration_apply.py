@@ -18,9 +18,13 @@ description:
     locally; a file whose first lines contain C(-- shipyard:no-transaction) runs statement by
     statement outside a transaction (needed for C(CREATE INDEX CONCURRENTLY)).
   - A statement that fails with a lock timeout (SQLSTATE 55P03) is retried up to O(lock_retries)
-    times with jittered exponential backoff. Any other failure stops the run; the failed
-    migration's transaction is rolled back, so the schema is exactly as before it, and the
-    ledger records it as failed.
+    times with jittered exponential backoff. When every attempt times out, the migration's
+    transaction is rolled back and nothing is recorded (neither applied nor failed), so the next
+    run simply tries again; the error says to retry later or raise O(lock_timeout).
+  - Any other failure stops the run; the failed migration's transaction is rolled back, so the
+    schema is exactly as before it, and the ledger records it as failed.
+  - Files that are not UTF-8, hold a NUL byte or do not parse are refused, with the file and line,
+    before anything runs.
   - Refuses to run while the ledger shows a failed migration, a checksum drift (an applied file
     was edited) or an applied version whose file is gone, until O(repair=true).
   - O(target) lower than the current version migrates down by running the C(U<version>__*.sql)

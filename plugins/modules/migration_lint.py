@@ -14,16 +14,28 @@ description:
     each finding with its rule, file, line, statement, why it is dangerous and the safe
     alternative.
   - Each finding says whether it breaks the application version that is still running during a
-    blue-green window (C(breaks_running_version)); dropping, renaming or retyping does, an added
-    nullable column does not. By default the task fails on those only, so a playbook allows
-    "expand" migrations and blocks "contract" ones.
+    blue-green window (C(breaks_running_version), with C(verdict_reason)); the verdict is that of
+    the finding's C(operation) in one table (see docs/migrations.md), checked by running the old
+    version's SQL on PostgreSQL after each operation. Dropping, renaming, moving or narrowing what
+    the old version uses breaks it; adding a nullable column or widening C(varchar(n)) does not.
+    By default the task fails on those only, so a playbook allows "expand" migrations and blocks
+    "contract" ones.
+  - Files are read in natural version order (C(V2) before C(V10)); the columns the earlier files
+    create tell whether a type change widens and whether a column is NOT NULL.
   - "Rules: C(not_null_without_default), C(volatile_default), C(drop_column), C(drop_table),
-    C(rename_column), C(rename_table), C(change_column_type), C(create_index_without_concurrently),
-    C(drop_index_without_concurrently), C(concurrently_in_transaction),
-    C(constraint_without_not_valid), C(unique_constraint), C(set_not_null), C(truncate_cascade),
-    C(char_column), C(missing_lock_timeout)."
-  - Tables created earlier in the same script are new and empty, so index, constraint and NOT
-    NULL rules do not fire for them.
+    C(drop_object), C(rename_column), C(rename_table), C(rename_object), C(set_schema),
+    C(rename_enum_value), C(drop_default), C(change_column_type),
+    C(create_index_without_concurrently), C(drop_index_without_concurrently),
+    C(concurrently_in_transaction), C(constraint_without_not_valid),
+    C(validate_in_same_transaction), C(unique_constraint), C(set_not_null), C(truncate_cascade),
+    C(char_column), C(missing_lock_timeout), C(invalid_file)."
+  - Tables and views created earlier in the same script (C(CREATE TABLE), C(CREATE TABLE ... AS),
+    C(SELECT ... INTO), C(CREATE [MATERIALIZED] VIEW)) are new, so index, constraint, NOT NULL,
+    drop and lock-timeout rules do not fire for them.
+  - Every file is linted even when another cannot be read or parsed; such a file is a finding of
+    rule C(invalid_file) naming the file and line (and byte offset for invalid UTF-8 or a NUL
+    byte), which breaks the running version by definition, so it blocks unless O(block_on=none).
+  - Only the C(-- migrate:up) part of a dbmate file is linted.
   - "A finding is suppressed by a comment right before its statement that names the rule and
     gives a reason: C(-- shipyard:ignore drop_column reason: unused since release 41).
     A comment without C(reason:) does not suppress."
@@ -45,6 +57,9 @@ options:
   paths:
     description:
       - SQL files, or directories searched recursively for C(*.sql) files.
+      - A relative path is resolved on the controller against the playbook's directory (like
+        C(include_vars)), not the directory C(ansible-playbook) was started from. Files on a
+        managed host need an absolute path.
     type: list
     elements: path
     default: []
@@ -80,8 +95,12 @@ options:
   transactional:
     description:
       - Whether the runner wraps each file in a transaction, for the C(concurrently_in_transaction)
-        rule. C(auto) means yes unless the file's first lines contain C(-- shipyard:no-transaction)
-        (the convention of M(shipyard.deploy.migration_apply)). An explicit C(BEGIN) in a file
+        rule. C(auto) means yes unless the file carries a runner's no-transaction marker -
+        C(-- shipyard:no-transaction) in its first lines (M(shipyard.deploy.migration_apply)),
+        C(-- postgres-migrations disable-transaction) (postgres-migrations),
+        C(-- migrate:up transaction:false) (dbmate), C(runInTransaction:false) on a
+        C(--changeset) line (Liquibase formatted SQL), or a Flyway script configuration file
+        C(<file>.sql.conf) with C(executeInTransaction=false). An explicit C(BEGIN) in a file
         always counts.
     type: str
     choices: [auto, "yes", "no"]
@@ -124,7 +143,9 @@ findings:
             "statement": "ALTER TABLE orders DROP COLUMN note",
             "why": "the running version still reads or writes the column; ...",
             "safe_alternative": "stop using the column in a release first, ...",
-            "breaks_running_version": true, "suppressed": false, "suppression_reason": null}]
+            "operation": "drop_column", "breaks_running_version": true,
+            "verdict_reason": "the old version's SELECT and INSERT naming the column fail: ...",
+            "suppressed": false, "suppression_reason": null}]
 suppressed:
   description: Findings suppressed by a comment, with C(suppression_reason).
   returned: always

@@ -15,13 +15,24 @@ description:
     (C(schema_migrations) with C(dirty)), Prisma (C(_prisma_migrations)), Rails
     (C(schema_migrations)) or this collection's own ledger (M(shipyard.deploy.migration_apply)).
   - Given the release's migration files (O(path)), reports each migration as C(applied), C(pending),
-    C(out_of_order), C(failed), C(missing) (applied but its file is gone) or C(drift) (the file's
-    checksum, recomputed the tool's own way, differs from the recorded one).
+    C(out_of_order), C(failed), C(missing) (applied but its file is gone), C(ahead) (applied by a
+    newer release - the database is ahead of this one, for example after the application was
+    rolled back) or C(drift) (the file's checksum, recomputed the tool's own way, differs from the
+    recorded one).
+  - C(ahead) is a recorded version above every file's (our ledger, Flyway, golang-migrate, Rails),
+    or an Alembic head revision the release does not know; the release's Alembic revisions then
+    count as applied and RV(current_version) is the database's head. A head whose file was deleted
+    from the chain looks the same to Alembic's table.
   - "Checksums verified: Flyway (CRC32 over the file's lines, BOM and line breaks removed, as the
     signed integer Flyway stores), sqitch (SHA-1 of C(deploy/<change>.sql) against C(script_hash),
     and the change id derived from the C(sqitch.plan) entry against C(change_id)),
-    Prisma (SHA-256 of C(migration.sql)) and our ledger (SHA-256 of the file). Liquibase's MD5SUM is
-    returned but not recomputed; Alembic, golang-migrate and Rails store no checksum."
+    Prisma (SHA-256 of C(migration.sql)), Liquibase formatted SQL (the MD5SUM of each changeset,
+    recomputed with Liquibase's checksum version 9; a stored checksum of another version is not
+    compared) and our ledger (SHA-256 of the file); Alembic, golang-migrate and Rails store no
+    checksum."
+  - Repeatable migrations - Flyway C(R__<description>.sql) (reported as C(R__<description>)) and
+    Liquibase C(runOnChange)/C(runAlways) changesets - are C(applied) while they match the
+    checksum last recorded and C(pending) once changed (their tool runs them again).
   - "Failures: Flyway C(success = false), golang-migrate C(dirty), a Prisma row with neither
     C(finished_at) nor C(rolled_back_at), a sqitch change whose last event is C(fail), a Liquibase
     C(EXECTYPE) of C(FAILED), a failed entry of our ledger."
@@ -75,7 +86,7 @@ options:
       - Fail the task when any migration is in one of these states (C(dirty) is golang-migrate's flag).
     type: list
     elements: str
-    choices: [pending, out_of_order, failed, drift, missing, dirty]
+    choices: [pending, out_of_order, failed, drift, missing, ahead, dirty]
     default: []
 """
 
@@ -118,13 +129,17 @@ migrations:
             "state": "drift", "applied_at": "2026-01-02T10:00:00+00:00",
             "checksum_recorded": 1437718339, "checksum_file": -20437331}]
 summary:
-  description: Versions per state (applied, pending, out_of_order, failed, drift, missing).
+  description: Versions per state (applied, pending, out_of_order, failed, drift, missing, ahead).
   returned: always
   type: dict
 current_version:
-  description: The last applied migration, in file order.
+  description: The last applied migration, in file order (the database's own version when it is ahead).
   returned: always
   type: str
+database_ahead:
+  description: True when the database has migrations of a newer release (state C(ahead)).
+  returned: always
+  type: bool
 dirty:
   description: golang-migrate's dirty flag.
   returned: always

@@ -4,13 +4,15 @@
 """Each migration tool's own checksum of a migration file, recomputed exactly as the tool does.
 
 Only the tools that store a checksum of the file are here: Flyway (CRC32 over lines), sqitch
-(SHA-1 of the deploy script), Prisma (SHA-256 of migration.sql) and our own ledger (SHA-256).
+(SHA-1 of the deploy script), Prisma (SHA-256 of migration.sql), Liquibase (MD5 of a changeset's
+SQL, checksum algorithm version 9) and our own ledger (SHA-256).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 import zlib
 
 BOM = "\ufeff"
@@ -53,3 +55,23 @@ def sha1_file(path):
         for block in iter(lambda: handle.read(1 << 16), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+LIQUIBASE_CHECKSUM_VERSION = 9
+_LIQUIBASE_WHITESPACE = str.maketrans("", "", " \n\r\t")
+
+
+def liquibase_sql_checksum(sql):
+    """Liquibase's version-9 checksum (``9:<md5>``) of a SQL change, as ``AbstractSQLChange``
+    computes it: the SQL trimmed, every space, tab, CR and LF removed, MD5 of the UTF-8 bytes."""
+    return "%d:%s" % (LIQUIBASE_CHECKSUM_VERSION, hashlib.md5(  # noqa: S324 - Liquibase's own choice
+        sql.strip().translate(_LIQUIBASE_WHITESPACE).encode("utf-8")).hexdigest())
+
+
+def liquibase_changeset_checksum(change_sqls):
+    """The ``MD5SUM`` Liquibase 4.22+ stores for a changeset (``ChangeSet.generateCheckSum``,
+    version 9): MD5 of each change's checksum followed by ``:``, line endings standardized and the
+    text NFC-normalized (``CheckSum.compute(String)``)."""
+    text = "".join(liquibase_sql_checksum(sql) + ":" for sql in change_sqls)
+    text = unicodedata.normalize("NFC", re.sub(r"\r\n?", "\n", text).replace("\ufffd", ""))
+    return "%d:%s" % (LIQUIBASE_CHECKSUM_VERSION, hashlib.md5(text.encode("utf-8")).hexdigest())  # noqa: S324

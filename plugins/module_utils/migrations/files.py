@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.checksums import sha256_hex
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.markers import (
+    shipyard_no_transaction,
+)
 
 VERSIONED_RE = re.compile(r"^(?P<prefix>[VU])(?P<version>\d+(?:[._]\d+)*)__(?P<description>.+)\.sql$")
-# A file opts out of the per-migration transaction with this comment in its first lines, which
-# CREATE/DROP INDEX CONCURRENTLY and a few other statements need.
-NO_TRANSACTION_RE = re.compile(r"^\s*--\s*shipyard:\s*no-transaction\b", re.IGNORECASE | re.MULTILINE)
 
 
 def normalize_version(text):
@@ -55,25 +55,69 @@ class MigrationFile:
     @property
     def transactional(self):
         """False when the file's first ten lines say ``-- shipyard:no-transaction``."""
-        head = "\n".join(self.content.splitlines()[:10])
-        return NO_TRANSACTION_RE.search(head) is None
+        # CREATE/DROP INDEX CONCURRENTLY and a few other statements need to opt out.
+        return not shipyard_no_transaction(self.content)
 
 
-def read_text(path):
-    """Read a migration file as UTF-8 (a BOM is kept: checksums need the exact bytes)."""
+class SqlFileError(ConfigurationError):
+    """A migration file that cannot be used as SQL: not UTF-8, a NUL byte, or a parse error.
+
+    ``details`` carry ``file``, ``line`` and (for bytes) ``offset``, so the lint can report the
+    file as a finding while it goes on with the others.
+    """
+
+
+def _line_at(data, offset):
+    return data.count(b"\n" if isinstance(data, bytes) else "\n", 0, offset) + 1
+
+
+def _decode_utf8(data, source):
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = _line_at(data, exc.start)
+        raise SqlFileError(
+            "migration file %s is not UTF-8 (byte offset %d, line %d); save it as UTF-8"
+            % (source, exc.start, line), file=source, line=line, offset=exc.start) from None
+
+
+def decode_sql(data, source):
+    """The text of a migration file's bytes, refusing what PostgreSQL would not run as written.
+
+    Invalid UTF-8 and NUL bytes are refused with their byte offset and line: a NUL ends the
+    string the parser and libpq see, so the tail of the file would silently never run while the
+    checksum covered it all.
+    """
+    text = _decode_utf8(data, source)
+    nul = data.find(b"\0")
+    if nul >= 0:
+        line = _line_at(data, nul)
+        raise SqlFileError(
+            "migration file %s holds a NUL byte (byte offset %d, line %d); PostgreSQL would stop reading "
+            "there, so remove it (a binary or UTF-16 file saved by mistake?)" % (source, nul, line),
+            file=source, line=line, offset=nul)
+    return text
+
+
+def read_bytes(path):
+    """The bytes of a migration file (ConfigurationError naming it when unreadable)."""
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            return handle.read()
     except OSError as exc:
         raise ConfigurationError(
             "cannot read migration file %s: %s; check that it exists and is readable" % (path, exc.strerror)
         ) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigurationError(
-            "migration file %s is not UTF-8 (byte %d); save it as UTF-8" % (path, exc.start)
-        ) from None
+
+
+def read_text(path):
+    """Read a migration file as UTF-8 (a BOM is kept: checksums need the exact bytes)."""
+    return _decode_utf8(read_bytes(path), path)
+
+
+def read_sql(path):
+    """Read a SQL migration that is going to be linted or run: UTF-8 without NUL bytes."""
+    return decode_sql(read_bytes(path), path)
 
 
 def require_directory(path, option="path"):
@@ -109,7 +153,7 @@ def scan_versioned(directory):
         target[version] = MigrationFile(
             kind=match.group("prefix"), version=version,
             description=match.group("description").replace("_", " "),
-            path=path, content=read_text(path),
+            path=path, content=read_sql(path),
         )
     return migrations, undos
 

@@ -82,24 +82,35 @@ def read_shipyard(conn, schema, table):
             for r in ledger.read_ledger(conn, schema or ledger.DEFAULT_SCHEMA, table)]
 
 
+FLYWAY_MARKER_TYPES = ("SCHEMA", "TABLE", "BASELINE")
+
+
 def read_flyway(conn, schema, table):
-    """``flyway_schema_history``: the latest row of each version (repeatables and schema markers left out).
+    """``flyway_schema_history``: the latest row of each version, then of each repeatable
+    migration (``version`` NULL, keyed ``R__<description>`` with ``repeatable`` set; Flyway adds a
+    row each time it runs one again).  Schema-creation markers are left out.
 
     ``success = false`` is a failure; a ``BASELINE`` row marks the versions below it as applied
     without files, which callers see through the ``baseline`` flag.
     """
     rows = _rows(conn, "SELECT installed_rank, version, description, type, script, checksum, "
-                       "installed_on, success FROM {tbl} WHERE version IS NOT NULL ORDER BY installed_rank",
-                 schema, table)
-    latest = {}
+                       "installed_on, success FROM {tbl} ORDER BY installed_rank", schema, table)
+    latest, repeatable = {}, {}
     for row in rows:
+        if row["version"] is None:
+            if row["type"] not in FLYWAY_MARKER_TYPES:
+                repeatable["R__" + (row["description"] or "").replace(" ", "_")] = row
+            continue
         if row["type"] in ("UNDO_SQL", "UNDO_JDBC", "UNDO_SCRIPT", "DELETE"):
             latest.pop(row["version"], None)
             continue
         latest[row["version"]] = row
-    return [{"key": r["version"], "description": r["description"], "script": r["script"],
-             "checksum": r["checksum"], "success": bool(r["success"]), "applied_at": _iso(r["installed_on"]),
-             "baseline": r["type"] == "BASELINE"} for r in latest.values()]
+    entries = [{"key": r["version"], "description": r["description"], "script": r["script"],
+                "checksum": r["checksum"], "success": bool(r["success"]), "applied_at": _iso(r["installed_on"]),
+                "baseline": r["type"] == "BASELINE"} for r in latest.values()]
+    return entries + [{"key": key, "description": r["description"], "script": r["script"], "checksum": r["checksum"],
+                       "success": bool(r["success"]), "applied_at": _iso(r["installed_on"]), "repeatable": True}
+                      for key, r in repeatable.items()]
 
 
 def read_liquibase(conn, schema, table):
@@ -112,8 +123,9 @@ def read_liquibase(conn, schema, table):
 
 
 def read_sqitch(conn, schema, table, project=None):
-    """``sqitch.changes`` (deployed changes) plus ``sqitch.events``: a change whose last event is
-    ``fail`` and that is not deployed is a failure."""
+    """``sqitch.changes`` (deployed changes) plus ``sqitch.events``: a change id whose last event
+    is ``fail`` and that is not deployed is a failure.  Rows carry ``change_id``, the identity
+    sqitch itself uses (a reworked change has one per instance, under one name)."""
     schema = schema or "sqitch"
     where = sql.SQL(" WHERE project = %s") if project else sql.SQL("")
     params = (project,) if project else ()
@@ -121,17 +133,18 @@ def read_sqitch(conn, schema, table, project=None):
                                "ORDER BY committed_at").format(sql.Identifier(schema, table), where), params)
     entries = [{"key": r[0], "description": r[0], "script": "deploy/%s.sql" % r[0], "checksum": r[2],
                 "success": True, "applied_at": _iso(r[3]), "change_id": r[1]} for r in cur.fetchall()]
-    deployed = {e["key"] for e in entries}
+    deployed = {e["change_id"] for e in entries}
     if table_columns(conn, schema, "events"):
-        cur = conn.execute(sql.SQL("SELECT change, event, committed_at FROM {}{} ORDER BY committed_at").format(
-            sql.Identifier(schema, "events"), where), params)
+        cur = conn.execute(sql.SQL("SELECT change_id, change, event, committed_at FROM {}{} "
+                                   "ORDER BY committed_at").format(sql.Identifier(schema, "events"), where), params)
         last = {}
-        for change, event, committed_at in cur.fetchall():
-            last[change] = (event, committed_at)
-        for change, (event, committed_at) in last.items():
-            if event == "fail" and change not in deployed:
+        for change_id, change, event, committed_at in cur.fetchall():
+            last[change_id] = (change, event, committed_at)
+        for change_id, (change, event, committed_at) in last.items():
+            if event == "fail" and change_id not in deployed:
                 entries.append({"key": change, "description": change, "script": "deploy/%s.sql" % change,
-                                "checksum": None, "success": False, "applied_at": _iso(committed_at)})
+                                "checksum": None, "success": False, "applied_at": _iso(committed_at),
+                                "change_id": change_id})
     return entries
 
 

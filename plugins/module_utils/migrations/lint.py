@@ -21,14 +21,21 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ConfigurationError,
     MigrationError,
 )
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations import schema_model
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import (
-    NO_TRANSACTION_RE,
-    read_text,
+    SqlFileError,
+    read_sql,
     require_directory,
 )
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.markers import (
+    no_transaction_marker,
+    up_section,
+)
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.rules import RULES
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.statements import (
     split_statements,
 )
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.verdicts import VERDICTS
 
 try:
     from pglast import ast
@@ -36,86 +43,22 @@ try:
 except ImportError:  # pragma: no cover - split_statements() reports the missing library
     ast = None
 
-# (why, safe alternative, breaks the running version)
-RULES = {
-    "not_null_without_default": (
-        "adding a NOT NULL column without a default fails on a non-empty table, and the running "
-        "version's INSERTs, which do not name the column, fail once it exists",
-        "add the column nullable (or with a constant DEFAULT), backfill, then enforce NOT NULL",
-        True),
-    "volatile_default": (
-        "a volatile DEFAULT (random(), clock_timestamp(), gen_random_uuid(), nextval/serial…) "
-        "rewrites the whole table under an ACCESS EXCLUSIVE lock",
-        "add the column without a default, set the default separately, backfill in batches",
-        False),
-    "drop_column": (
-        "the running version still reads or writes the column; its queries fail once it is gone",
-        "stop using the column in a release first, drop it in a later (contract) migration",
-        True),
-    "drop_table": (
-        "the running version still uses the table; data is lost with it",
-        "stop using the table in a release first, drop it in a later (contract) migration after a backup",
-        True),
-    "rename_column": (
-        "the running version still uses the old column name; its queries fail at once",
-        "add the new column, write both, backfill, switch reads, drop the old one later",
-        True),
-    "rename_table": (
-        "the running version still uses the old table name; its queries fail at once",
-        "create the new table (or a view under the old name), migrate, drop the old name later",
-        True),
-    "change_column_type": (
-        "changing a column's type usually rewrites the table under an ACCESS EXCLUSIVE lock, and "
-        "the running version may not handle the new type",
-        "add a column of the new type, backfill, switch the application, drop the old column later",
-        True),
-    "create_index_without_concurrently": (
-        "CREATE INDEX without CONCURRENTLY blocks every write to the table while it builds",
-        "CREATE INDEX CONCURRENTLY in a non-transactional migration (-- shipyard:no-transaction)",
-        False),
-    "drop_index_without_concurrently": (
-        "DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the table",
-        "DROP INDEX CONCURRENTLY in a non-transactional migration (-- shipyard:no-transaction)",
-        False),
-    "concurrently_in_transaction": (
-        "CONCURRENTLY cannot run inside a transaction block; the migration fails",
-        "put the statement alone in a file marked '-- shipyard:no-transaction' (no BEGIN/COMMIT)",
-        False),
-    "constraint_without_not_valid": (
-        "adding a FOREIGN KEY or CHECK constraint validates every row while holding a lock that "
-        "blocks writes",
-        "ADD CONSTRAINT ... NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in a later statement",
-        False),
-    "unique_constraint": (
-        "adding a UNIQUE or PRIMARY KEY constraint builds its index while blocking writes",
-        "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... UNIQUE USING INDEX",
-        False),
-    "set_not_null": (
-        "SET NOT NULL scans the table under an ACCESS EXCLUSIVE lock, and the running version may "
-        "still write NULLs there",
-        "ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL once "
-        "no running version writes NULL",
-        True),
-    "truncate_cascade": (
-        "TRUNCATE ... CASCADE also empties every table that references it, which the running "
-        "version still reads",
-        "delete exactly the rows you mean to, table by table, after a backup",
-        True),
-    "char_column": (
-        "char(n) pads with spaces and compares surprisingly; it is never faster than text",
-        "use text or varchar (with a CHECK on length if a limit is needed)",
-        False),
-    "missing_lock_timeout": (
-        "without lock_timeout a DDL statement waiting for its lock blocks every query queued "
-        "behind it, which can stop the application",
-        "SET lock_timeout = '5s' at the top of the migration (migration_apply sets one for you)",
-        False),
-}
-
 VOLATILE_FUNCTIONS = {
     "random", "clock_timestamp", "timeofday", "gen_random_uuid", "uuid_generate_v1",
     "uuid_generate_v1mc", "uuid_generate_v4", "uuidv4", "uuidv7", "nextval", "txid_current",
     "setseed", "random_normal",
+}
+# Built-in functions seen in defaults that are immutable or stable: PostgreSQL evaluates such a
+# default once and stores it in the catalog (no rewrite).  Any other function - a user-defined
+# one is volatile unless declared otherwise - is treated as volatile.
+NON_VOLATILE_FUNCTIONS = {
+    "now", "statement_timestamp", "transaction_timestamp", "current_setting", "lower", "upper",
+    "btrim", "ltrim", "rtrim", "trim", "length", "concat", "concat_ws", "replace", "substr",
+    "substring", "left", "right", "lpad", "rpad", "to_char", "to_date", "to_timestamp", "to_number",
+    "date_trunc", "timezone", "make_date", "make_time", "make_timestamp", "make_timestamptz",
+    "make_interval", "abs", "round", "floor", "ceil", "ceiling", "power", "sqrt", "md5",
+    "jsonb_build_object", "json_build_object", "jsonb_build_array", "json_build_array", "to_jsonb",
+    "to_json", "array_fill", "format",
 }
 SERIAL_TYPES = {"serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"}
 SUPPRESS_RE = re.compile(
@@ -143,120 +86,300 @@ def _relname(rangevar):
     return rangevar.relname if rangevar is not None else None
 
 
-class _Context:
-    """What the lint has seen so far in a script: tables it created, lock_timeout, BEGIN."""
+def _created_relation(node):
+    """The name of the table or view a statement creates (then new and empty, or not a table
+    the running version uses), else None: CREATE TABLE, CREATE TABLE ... AS, SELECT ... INTO,
+    CREATE [MATERIALIZED] VIEW."""
+    if isinstance(node, ast.CreateStmt):
+        return _relname(node.relation)
+    if isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
+        return _relname(node.into.rel)
+    if isinstance(node, ast.SelectStmt) and node.intoClause is not None:
+        return _relname(node.intoClause.rel)
+    if isinstance(node, ast.ViewStmt):
+        return _relname(node.view)
+    return None
 
-    def __init__(self, transactional):
+
+# DROP ... object kinds whose absence breaks the running version, by the namespace they live in.
+DROPPED_KINDS, RENAMED_OBJECTS = {}, set()
+if ast is not None:
+    DROPPED_KINDS = {
+        ObjectType.OBJECT_VIEW: "relation", ObjectType.OBJECT_MATVIEW: "relation",
+        ObjectType.OBJECT_SEQUENCE: "relation", ObjectType.OBJECT_FOREIGN_TABLE: "relation",
+        ObjectType.OBJECT_FUNCTION: "function", ObjectType.OBJECT_PROCEDURE: "function",
+        ObjectType.OBJECT_ROUTINE: "function", ObjectType.OBJECT_AGGREGATE: "function",
+        ObjectType.OBJECT_TYPE: "type", ObjectType.OBJECT_DOMAIN: "type", ObjectType.OBJECT_SCHEMA: "schema",
+    }
+    RENAMED_OBJECTS = {
+        ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW, ObjectType.OBJECT_SEQUENCE,
+        ObjectType.OBJECT_FOREIGN_TABLE, ObjectType.OBJECT_FUNCTION, ObjectType.OBJECT_PROCEDURE,
+        ObjectType.OBJECT_ROUTINE, ObjectType.OBJECT_AGGREGATE, ObjectType.OBJECT_TYPE,
+        ObjectType.OBJECT_DOMAIN, ObjectType.OBJECT_SCHEMA, ObjectType.OBJECT_ATTRIBUTE,
+    }
+
+
+def _defined_object(node):
+    """``(kind, name)`` of the view, function, sequence, type or schema a statement (re)creates."""
+    if isinstance(node, ast.ViewStmt):
+        return "relation", _relname(node.view)
+    if isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
+        return "relation", _relname(node.into.rel)
+    if isinstance(node, ast.CreateSeqStmt):
+        return "relation", _relname(node.sequence)
+    if isinstance(node, ast.CreateFunctionStmt):
+        return "function", node.funcname[-1].sval
+    if isinstance(node, (ast.CreateEnumStmt, ast.CreateRangeStmt)):
+        return "type", node.typeName[-1].sval
+    if isinstance(node, ast.CompositeTypeStmt):
+        return "type", _relname(node.typevar)
+    if isinstance(node, ast.CreateDomainStmt):
+        return "type", node.domainname[-1].sval
+    if isinstance(node, ast.CreateSchemaStmt):
+        return "schema", node.schemaname
+    return None
+
+
+def _object_name(obj):
+    """The unqualified name of one object of a DROP statement."""
+    if isinstance(obj, ast.ObjectWithArgs):
+        return obj.objname[-1].sval
+    if isinstance(obj, ast.TypeName):
+        return obj.names[-1].sval
+    if isinstance(obj, ast.String):
+        return obj.sval
+    if isinstance(obj, (list, tuple)) and obj:
+        return _object_name(obj[-1])
+    return None
+
+
+class _Context:
+    """What the lint has seen so far in a script: what it created, lock_timeout, BEGIN."""
+
+    def __init__(self, transactional, model, definitions):
         self.created = set()
         self.lock_timeout_set = False
         self.in_transaction_block = transactional
         self.explicit_block = False
+        self.model = model
+        self.definitions = definitions  # [(statement index, kind, name)] of the whole script
+        self.defined = set()  # (kind, name) created so far
+        self.not_valid = set()  # (table, constraint) added NOT VALID in the current transaction
+        self.index = 0
+
+    @property
+    def in_transaction(self):
+        """True while statements run inside a transaction (the runner's or an explicit BEGIN)."""
+        return self.in_transaction_block or self.explicit_block
+
+    def recreated_later(self, kind, name):
+        """True when a later statement of the script creates ``kind`` ``name`` again."""
+        return any(i > self.index and k == kind and n == name for i, k, n in self.definitions)
 
 
-def _column_findings(coldef, new_table):
-    rules = []
+def _rewriting_default(coldef, type_name, contypes):
+    """True when adding this column rewrites the table: serial/identity (filled from a sequence),
+    a STORED generated column, or a default calling a volatile (or unknown) function."""
+    if type_name in SERIAL_TYPES or ConstrType.CONSTR_IDENTITY in contypes \
+            or ConstrType.CONSTR_GENERATED in contypes:
+        return True
+    for constraint in coldef.constraints or ():
+        if constraint.contype != ConstrType.CONSTR_DEFAULT:
+            continue
+        for sub in _walk(constraint.raw_expr):
+            if isinstance(sub, ast.FuncCall):
+                name = sub.funcname[-1].sval.lower()
+                if name in VOLATILE_FUNCTIONS or name not in NON_VOLATILE_FUNCTIONS:
+                    return True
+    return False
+
+
+def _add_column_findings(coldef, new_table):
     type_name = _type_name(coldef.typeName)
-    if type_name == "bpchar":
-        rules.append("char_column")
+    found = [("char_column", "char_column")] if type_name == "bpchar" else []
     if new_table:
-        return rules
+        return found
     constraints = coldef.constraints or ()
     contypes = {c.contype for c in constraints}
-    has_default = ConstrType.CONSTR_DEFAULT in contypes or ConstrType.CONSTR_IDENTITY in contypes \
-        or type_name in SERIAL_TYPES
+    has_default = bool(contypes & {ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_IDENTITY,
+                                   ConstrType.CONSTR_GENERATED}) or type_name in SERIAL_TYPES
     if (ConstrType.CONSTR_NOTNULL in contypes or ConstrType.CONSTR_PRIMARY in contypes) and not has_default:
-        rules.append("not_null_without_default")
-    # serial and identity columns fill existing rows from a sequence: a rewrite, like random().
-    volatile = type_name in SERIAL_TYPES or ConstrType.CONSTR_IDENTITY in contypes
+        found.append(("not_null_without_default", "add_column_not_null_no_default"))
     for constraint in constraints:
-        if constraint.contype == ConstrType.CONSTR_DEFAULT:
-            for sub in _walk(constraint.raw_expr):
-                if isinstance(sub, ast.FuncCall) and sub.funcname[-1].sval.lower() in VOLATILE_FUNCTIONS:
-                    volatile = True
         if constraint.contype in (ConstrType.CONSTR_FOREIGN, ConstrType.CONSTR_CHECK) \
                 and not constraint.skip_validation:
-            rules.append("constraint_without_not_valid")
+            found.append(("constraint_without_not_valid", "add_constraint"))
         if constraint.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY):
-            rules.append("unique_constraint")
-    if volatile:
-        rules.append("volatile_default")
-    return rules
+            found.append(("unique_constraint", "add_unique"))
+    if _rewriting_default(coldef, type_name, contypes):
+        found.append(("volatile_default", "add_column_default"))
+    return found
+
+
+def _type_change_findings(table, cmd, ctx):
+    found = []
+    new_type = schema_model.type_signature(cmd.def_.typeName)
+    column = ctx.model.column(table, cmd.name)
+    if cmd.def_.raw_default is not None or column is None \
+            or not schema_model.widens(column["type"], new_type):
+        found.append(("change_column_type", "change_column_type"))
+    if _type_name(cmd.def_.typeName) == "bpchar":
+        found.append(("char_column", "char_column"))
+    return found
+
+
+def _add_constraint_findings(table, constraint, ctx):
+    found = []
+    if constraint.contype in (ConstrType.CONSTR_FOREIGN, ConstrType.CONSTR_CHECK):
+        if constraint.skip_validation:
+            ctx.not_valid.add((table, constraint.conname))
+        else:
+            found.append(("constraint_without_not_valid", "add_constraint"))
+    if constraint.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and not constraint.indexname:
+        found.append(("unique_constraint", "add_unique"))
+    return found
 
 
 def _alter_table_findings(stmt, ctx):
-    rules = []
-    new_table = _relname(stmt.relation) in ctx.created
+    found = []
+    table = _relname(stmt.relation)
+    new_table = table in ctx.created
     for cmd in stmt.cmds or ():
         subtype = cmd.subtype
         if subtype == AlterTableType.AT_AddColumn:
-            rules.extend(_column_findings(cmd.def_, new_table))
+            found.extend(_add_column_findings(cmd.def_, new_table))
+        elif new_table:
+            continue  # a table the script made: no running version uses it yet
         elif subtype == AlterTableType.AT_DropColumn:
-            rules.append("drop_column")
+            found.append(("drop_column", "drop_column"))
         elif subtype == AlterTableType.AT_AlterColumnType:
-            rules.append("change_column_type")
-            if _type_name(cmd.def_.typeName) == "bpchar":
-                rules.append("char_column")
-        elif subtype == AlterTableType.AT_SetNotNull and not new_table:
-            rules.append("set_not_null")
-        elif subtype == AlterTableType.AT_AddConstraint and not new_table:
-            constraint = cmd.def_
-            if constraint.contype in (ConstrType.CONSTR_FOREIGN, ConstrType.CONSTR_CHECK) \
-                    and not constraint.skip_validation:
-                rules.append("constraint_without_not_valid")
-            if constraint.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) \
-                    and not constraint.indexname:
-                rules.append("unique_constraint")
-    return rules
+            found.extend(_type_change_findings(table, cmd, ctx))
+        elif subtype == AlterTableType.AT_SetNotNull:
+            found.append(("set_not_null", "set_not_null"))
+        elif subtype == AlterTableType.AT_ColumnDefault and cmd.def_ is None:
+            column = ctx.model.column(table, cmd.name)
+            if column is None or column["not_null"]:
+                found.append(("drop_default", "drop_default_not_null"))
+        elif subtype == AlterTableType.AT_AddConstraint:
+            found.extend(_add_constraint_findings(table, cmd.def_, ctx))
+        elif subtype == AlterTableType.AT_ValidateConstraint and ctx.in_transaction \
+                and (table, cmd.name) in ctx.not_valid:
+            found.append(("validate_in_same_transaction", "add_constraint"))
+    return found
 
 
-def _is_ddl_needing_lock(node):
-    return isinstance(node, (ast.AlterTableStmt, ast.RenameStmt, ast.DropStmt, ast.TruncateStmt)) or (
-        isinstance(node, ast.IndexStmt) and not node.concurrent)
+def _drop_findings(node, ctx):
+    if node.removeType == ObjectType.OBJECT_TABLE:
+        return [] if _only_new_relations(node, ctx) else [("drop_table", "drop_table")]
+    if node.removeType == ObjectType.OBJECT_INDEX:
+        return [] if node.concurrent else [("drop_index_without_concurrently", "drop_index")]
+    kind = DROPPED_KINDS.get(node.removeType)
+    if kind is None:
+        return []
+    for obj in node.objects or ():
+        name = _object_name(obj)
+        new = (kind, name) in ctx.defined or (kind == "relation" and name in ctx.created)
+        if not new and not ctx.recreated_later(kind, name):
+            return [("drop_object", "drop_object")]
+    return []
 
 
-def _statement_rules(node, ctx):
-    """The rule names a statement triggers, given what the script did before it."""
-    rules = []
+def _rename_findings(node):
+    if node.renameType == ObjectType.OBJECT_COLUMN:
+        return [("rename_column", "rename_column")]
+    if node.renameType == ObjectType.OBJECT_TABLE:
+        return [("rename_table", "rename_table")]
+    if node.renameType in RENAMED_OBJECTS:
+        return [("rename_object", "rename_object")]
+    return []  # indexes, constraints, triggers, policies: queries do not name them
+
+
+def _references_existing(node, ctx):
+    """Existing tables a CREATE TABLE locks: referenced by a foreign key (SHARE ROW EXCLUSIVE) or
+    its parent (PARTITION OF: ACCESS EXCLUSIVE; INHERITS), unless the script created them."""
+    targets = [_relname(parent) for parent in node.inhRelations or ()]
+    for element in node.tableElts or ():
+        constraints = element.constraints if isinstance(element, ast.ColumnDef) else [element]
+        for constraint in constraints or ():
+            if isinstance(constraint, ast.Constraint) and constraint.contype == ConstrType.CONSTR_FOREIGN:
+                targets.append(_relname(constraint.pktable))
+    return [t for t in targets if t not in ctx.created]
+
+
+def _only_new_relations(node, ctx):
+    """True when a statement only touches tables the script made (no other session waits on them)."""
+    if isinstance(node, (ast.AlterTableStmt, ast.IndexStmt)):
+        return _relname(node.relation) in ctx.created
+    if isinstance(node, ast.DropStmt) and node.objects:
+        return all(isinstance(obj, (list, tuple)) and obj[-1].sval in ctx.created for obj in node.objects)
+    return False
+
+
+def _is_ddl_needing_lock(node, ctx):
+    """Statements that take a lock other sessions queue behind, on something not new."""
+    if isinstance(node, ast.CreateStmt):
+        return bool(_references_existing(node, ctx))
+    if isinstance(node, ast.CreateTrigStmt):
+        return _relname(node.relation) not in ctx.created
+    if isinstance(node, ast.IndexStmt) and node.concurrent:
+        return False
+    return isinstance(node, (ast.AlterTableStmt, ast.RenameStmt, ast.DropStmt, ast.TruncateStmt,
+                             ast.IndexStmt, ast.AlterObjectSchemaStmt)) and not _only_new_relations(node, ctx)
+
+
+def _transaction_control(node, ctx):
+    if node.kind in (TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START):
+        ctx.explicit_block = True
+    elif node.kind in (TransactionStmtKind.TRANS_STMT_COMMIT, TransactionStmtKind.TRANS_STMT_ROLLBACK):
+        ctx.explicit_block = False
+        if not ctx.in_transaction_block:
+            ctx.not_valid.clear()  # committed: a VALIDATE after it runs in its own transaction
+
+
+def _statement_findings(node, ctx):
+    """``[(rule, operation)]`` a statement triggers, given what the script did before it."""
     if isinstance(node, ast.TransactionStmt):
-        if node.kind in (TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START):
-            ctx.explicit_block = True
-        elif node.kind in (TransactionStmtKind.TRANS_STMT_COMMIT, TransactionStmtKind.TRANS_STMT_ROLLBACK):
-            ctx.explicit_block = False
-        return rules
+        _transaction_control(node, ctx)
+        return []
     if isinstance(node, ast.VariableSetStmt) and (node.name or "").lower() == "lock_timeout":
         ctx.lock_timeout_set = True
-        return rules
+        return []
+    found = []
     if isinstance(node, ast.CreateStmt):
-        ctx.created.add(_relname(node.relation))
-        for element in node.tableElts or ():
-            if isinstance(element, ast.ColumnDef) and _type_name(element.typeName) == "bpchar":
-                rules.append("char_column")
-        return rules
-    if isinstance(node, ast.AlterTableStmt) and node.objtype == ObjectType.OBJECT_TABLE:
-        rules.extend(_alter_table_findings(node, ctx))
+        found = [("char_column", "char_column") for element in node.tableElts or ()
+                 if isinstance(element, ast.ColumnDef) and _type_name(element.typeName) == "bpchar"]
+    elif isinstance(node, ast.AlterTableStmt) and node.objtype == ObjectType.OBJECT_TABLE:
+        found = _alter_table_findings(node, ctx)
     elif isinstance(node, ast.RenameStmt):
-        if node.renameType == ObjectType.OBJECT_COLUMN:
-            rules.append("rename_column")
-        elif node.renameType == ObjectType.OBJECT_TABLE:
-            rules.append("rename_table")
+        found = _rename_findings(node)
+    elif isinstance(node, ast.AlterObjectSchemaStmt):
+        found = [("set_schema", "set_schema")]
+    elif isinstance(node, ast.AlterEnumStmt) and node.oldVal:
+        found = [("rename_enum_value", "enum_rename_value")]
     elif isinstance(node, ast.DropStmt):
-        if node.removeType == ObjectType.OBJECT_TABLE:
-            dropped = {".".join(s.sval for s in obj) for obj in node.objects or ()}
-            if not dropped <= ctx.created:
-                rules.append("drop_table")
-        elif node.removeType == ObjectType.OBJECT_INDEX and not node.concurrent:
-            rules.append("drop_index_without_concurrently")
+        found = _drop_findings(node, ctx)
     elif isinstance(node, ast.IndexStmt):
         if not node.concurrent and _relname(node.relation) not in ctx.created:
-            rules.append("create_index_without_concurrently")
+            found = [("create_index_without_concurrently", "create_index")]
     elif isinstance(node, ast.TruncateStmt) and node.behavior == DropBehavior.DROP_CASCADE:
-        rules.append("truncate_cascade")
+        found = [("truncate_cascade", "truncate_cascade")]
     concurrent = (isinstance(node, (ast.IndexStmt, ast.DropStmt)) and node.concurrent) or (
         isinstance(node, ast.ReindexStmt)
         and any((p.defname or "").lower() == "concurrently" for p in node.params or ()))
-    if concurrent and (ctx.in_transaction_block or ctx.explicit_block):
-        rules.append("concurrently_in_transaction")
-    return rules
+    if concurrent and ctx.in_transaction:
+        found.append(("concurrently_in_transaction", "concurrently_in_transaction"))
+    return found
+
+
+def _record_effects(node, ctx):
+    """After a statement: what it created (new relations and objects) and the schema model."""
+    created = _created_relation(node)
+    if created:
+        ctx.created.add(created)
+    defined = _defined_object(node)
+    if defined:
+        ctx.defined.add(defined)
+    ctx.model.apply(node)
 
 
 def _suppressions(leading):
@@ -269,37 +392,62 @@ def _suppressions(leading):
     return found
 
 
-def lint_script(sql, source, runner_sets_lock_timeout=False, transactional=None, disabled=()):
+def _finding(rule, operation, source, line, statement):
+    why, alternative = RULES[rule]
+    verdict = VERDICTS[operation]
+    return {"rule": rule, "file": source, "line": line, "statement": statement, "why": why,
+            "safe_alternative": alternative, "operation": operation,
+            "breaks_running_version": verdict.breaks, "verdict_reason": verdict.reason,
+            "suppressed": False, "suppression_reason": None}
+
+
+def invalid_file_finding(error):
+    """The finding of a file the lint cannot read or parse (an SqlFileError): it always blocks
+    unless ``block_on: none``, and names the file and line."""
+    finding = _finding("invalid_file", "invalid_file", error.details.get("file"),
+                       error.details.get("line") or 1, "")
+    finding["why"] = "%s; %s" % (error.message, finding["why"])
+    if error.details.get("offset") is not None:
+        finding["offset"] = error.details["offset"]
+    return finding
+
+
+def lint_script(sql, source, runner_sets_lock_timeout=False, transactional=None, disabled=(), path=None,
+                model=None):
     """Lint one SQL script; return a list of finding dicts (suppressed ones are marked so).
 
     ``transactional``: whether the runner wraps the script in a transaction; None means "unless
-    the file says ``-- shipyard:no-transaction``".  ``disabled``: rule names not to report.
+    a runner's no-transaction marker says otherwise" (see markers.py; ``path`` lets Flyway's
+    ``.sql.conf`` be read).  ``disabled``: rule names not to report.  ``model``: the
+    :class:`SchemaModel` of the files before this one (updated with this one).  Only the up part
+    of a dbmate file is linted.  Raises SqlFileError when the script does not parse.
     """
     if transactional is None:
-        transactional = NO_TRANSACTION_RE.search("\n".join(sql.splitlines()[:10])) is None
-    ctx = _Context(transactional)
+        transactional = no_transaction_marker(sql, path) is None
+    statements = split_statements(up_section(sql), source)
+    definitions = []
+    for index, statement in enumerate(statements):
+        defined = _defined_object(statement.node)
+        if defined:
+            definitions.append((index, *defined))
+    ctx = _Context(transactional, model if model is not None else schema_model.SchemaModel(), definitions)
     ctx.lock_timeout_set = bool(runner_sets_lock_timeout)
     findings = []
     lock_reported = False
-    for statement in split_statements(sql, source):
-        rules = _statement_rules(statement.node, ctx)
-        if not ctx.lock_timeout_set and not lock_reported and _is_ddl_needing_lock(statement.node) \
-                and not (isinstance(statement.node, (ast.AlterTableStmt, ast.IndexStmt))
-                         and _relname(statement.node.relation) in ctx.created):
-            rules.append("missing_lock_timeout")
+    for index, statement in enumerate(statements):
+        ctx.index = index
+        found = _statement_findings(statement.node, ctx)
+        if not ctx.lock_timeout_set and not lock_reported and _is_ddl_needing_lock(statement.node, ctx):
+            found.append(("missing_lock_timeout", "lock_without_timeout"))
             lock_reported = True
+        _record_effects(statement.node, ctx)
         suppressions = _suppressions(statement.leading)
         seen = set()
-        for rule in rules:
+        for rule, operation in found:
             if rule in seen or rule in disabled:
                 continue
             seen.add(rule)
-            why, alternative, breaking = RULES[rule]
-            finding = {
-                "rule": rule, "file": source, "line": statement.line, "statement": statement.text,
-                "why": why, "safe_alternative": alternative, "breaks_running_version": breaking,
-                "suppressed": False, "suppression_reason": None,
-            }
+            finding = _finding(rule, operation, source, statement.line, statement.text)
             if rule in suppressions:
                 if suppressions[rule]:
                     finding["suppressed"] = True
@@ -311,14 +459,20 @@ def lint_script(sql, source, runner_sets_lock_timeout=False, transactional=None,
     return findings
 
 
+def natural_key(name):
+    """Sort key putting ``V2__x.sql`` before ``V10__x.sql`` (digit runs compare as numbers)."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part]
+
+
 def collect_sql_files(paths):
-    """Expand files and directories (recursively, *.sql, sorted) into a list of file paths."""
+    """Expand files and directories (recursively, *.sql) into a list of file paths, each directory
+    in natural order (V2 before V10), which is the order migration runners apply them in."""
     files = []
     for path in paths:
         if os.path.isdir(path):
             for root, dirs, names in os.walk(path):
-                dirs.sort()
-                files.extend(os.path.join(root, n) for n in sorted(names) if n.endswith(".sql"))
+                dirs.sort(key=natural_key)
+                files.extend(os.path.join(root, n) for n in sorted(names, key=natural_key) if n.endswith(".sql"))
         elif os.path.isfile(path):
             files.append(path)
         else:
@@ -336,17 +490,27 @@ def lint_service(params, check_mode, diff_mode):
     if unknown:
         raise ConfigurationError("unknown lint rule(s) %s; known rules: %s"
                                  % (", ".join(unknown), ", ".join(sorted(RULES))))
-    scripts = [(f, read_text(f)) for f in collect_sql_files(paths)]
-    if params.get("sql"):
-        scripts.append(("<sql>", params["sql"]))
-    if paths and not scripts:
+    if "invalid_file" in (params.get("disable") or []):
+        raise ConfigurationError("the invalid_file rule cannot be disabled: a file that does not parse "
+                                 "cannot be checked (or applied); fix it or leave it out of paths")
+    files = collect_sql_files(paths)
+    if paths and not files and not params.get("sql"):
         raise ConfigurationError("no .sql files under %s; check paths" % ", ".join(paths))
-    findings = []
-    for source, text in scripts:
-        transactional = None if params.get("transactional") in (None, "auto") else \
-            params["transactional"] == "yes"
-        findings.extend(lint_script(text, source, params.get("runner_sets_lock_timeout", False),
-                                    transactional, params.get("disable") or ()))
+    transactional = None if params.get("transactional") in (None, "auto") else params["transactional"] == "yes"
+    sets_lock_timeout = params.get("runner_sets_lock_timeout", False)
+    disabled = params.get("disable") or ()
+    findings, linted = [], []
+    model = schema_model.SchemaModel()  # what the files so far say about each column
+    sources = [(f, None) for f in files] + ([("<sql>", params["sql"])] if params.get("sql") else [])
+    for source, text in sources:
+        linted.append(source)
+        try:
+            # Each file on its own: one that cannot be read or parsed is a finding, not the end.
+            text = read_sql(source) if text is None else text
+            findings.extend(lint_script(text, source, sets_lock_timeout, transactional, disabled,
+                                        path=None if source == "<sql>" else source, model=model))
+        except SqlFileError as exc:
+            findings.append(invalid_file_finding(exc))
     active = [f for f in findings if not f["suppressed"]]
     block_on = params.get("block_on") or "breaking"
     rule_filter = set(params.get("block_on_rules") or ())
@@ -354,7 +518,7 @@ def lint_service(params, check_mode, diff_mode):
                                       or f["rule"] in rule_filter)]
     result = {
         "changed": False,
-        "files": [source for source, _text in scripts],
+        "files": linted,
         "findings": active,
         "suppressed": [f for f in findings if f["suppressed"]],
         "breaking": [f for f in active if f["breaks_running_version"]],

@@ -12,7 +12,9 @@ Safety properties, and why:
   transaction and the run stops;
 * a lock timeout (SQLSTATE 55P03) is retried with jittered exponential backoff, because a DDL
   waiting behind a long query would otherwise block every query queued behind it;
-* a failed entry or a checksum drift in the ledger stops everything until ``repair``.
+* a failed entry or a checksum drift in the ledger stops everything until ``repair``; a lock
+  timeout that outlasts every retry is not a failed entry, because nothing of the migration ran
+  (its transaction rolled back), so the next run simply tries again.
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations import ledger
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import (
+    SqlFileError,
     normalize_version,
     scan_versioned,
     sorted_versions,
     version_key,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.lint import lint_script
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.schema_model import SchemaModel
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.statements import (
     split_statements,
 )
@@ -100,19 +104,36 @@ def _backoff(params, attempt):
     time.sleep(random.uniform(delay / 2, delay))  # noqa: S311 - jitter, not cryptography
 
 
+def _nothing_applied(migration, exc):
+    """True when a failure left no trace: a lock timeout in a transactional file, or in a
+    non-transactional one before its first statement committed.
+
+    Such a migration is not recorded as failed: the file is fine and the schema untouched, so the
+    next run simply tries again (no repair, no "fix the file")."""
+    lock_timeout = pg_errors is not None and isinstance(exc.error, pg_errors.LockNotAvailable)
+    return lock_timeout and (migration.transactional or exc.index == 0)
+
+
 def _fail(migration, exc, attempts, done, action="apply"):
     error = exc.error
     sqlstate = getattr(error, "sqlstate", None)
-    hint = ("another session held a lock longer than lock_timeout on every attempt; retry when "
-            "the blocking query is gone or raise lock_retries" if sqlstate == "55P03" else
-            "fix the migration, then run again with repair=true to clear the failed entry")
+    if _nothing_applied(migration, exc):
+        hint = ("another session held a lock longer than lock_timeout on every one of %d attempt(s); "
+                "nothing of it was applied or recorded, so retry later (when the blocking query is gone) "
+                "or raise lock_timeout or lock_retries" % attempts)
+    elif sqlstate == "55P03":
+        hint = ("another session held a lock longer than lock_timeout on every attempt; the statements "
+                "before it are committed, so complete them by hand or undo them, then run with repair=true")
+    else:
+        hint = "fix the migration, then run again with repair=true to clear the failed entry"
     if action == "undo":
-        hint = "fix the undo file and run again"
+        hint = "fix the undo file and run again" if sqlstate != "55P03" else \
+            "nothing was undone; retry later (when the blocking query is gone) or raise lock_timeout"
     return MigrationError(
         "%s of migration %s failed at line %d of %s (SQLSTATE %s): %s; the schema is unchanged "
         "by this migration%s; %s" % (
             action, migration.version, exc.line, migration.name, sqlstate, _first_line(error),
-            "" if migration.transactional else
+            "" if migration.transactional or exc.index == 0 else
             " except for statements before line %d (the file is non-transactional)" % exc.line,
             hint),
         failed_version=migration.version, sqlstate=sqlstate, attempts=attempts, **done,
@@ -228,15 +249,26 @@ def plan(rows, migrations, undos, target, out_of_order):
     return "up", [migrations[v] for v in pending], current
 
 
-def lint_pending(params, to_run):
-    """Lint the migrations about to run; raise MigrationError when findings block them."""
+def lint_pending(params, to_run, applied=()):
+    """Lint the migrations about to run; raise MigrationError when findings block them.
+
+    ``applied`` (MigrationFiles, in order) are read first, only to learn the columns they made,
+    so that for instance widening a varchar they created is known to be safe.
+    """
     mode = params.get("lint") or "breaking"
     if mode == "off":
         return []
+    model = SchemaModel()
+    for migration in applied:
+        try:
+            lint_script(migration.content, migration.name, runner_sets_lock_timeout=True,
+                        transactional=migration.transactional, model=model)
+        except SqlFileError:
+            continue  # already applied; the model just learns nothing from it
     findings = []
     for migration in to_run:
         findings.extend(lint_script(migration.content, migration.name, runner_sets_lock_timeout=True,
-                                    transactional=migration.transactional))
+                                    transactional=migration.transactional, model=model))
     blocking = [f for f in findings if not f["suppressed"] and (mode == "all" or f["breaks_running_version"])]
     if blocking:
         raise MigrationError(
@@ -359,7 +391,9 @@ def _locked_run(conn, params, check_mode, diff_mode, migrations, undos, target, 
     result["previous_version"] = current
     result["direction"] = direction
     if direction == "up":
-        result["lint_findings"] = lint_pending(params, to_run)
+        applied = [migrations[v] for v in sorted_versions(r["version"] for r in rows if r["success"])
+                   if v in migrations]
+        result["lint_findings"] = lint_pending(params, to_run, applied)
     if not to_run:
         result["current_version"] = current
         return result
@@ -386,7 +420,7 @@ def _locked_run(conn, params, check_mode, diff_mode, migrations, undos, target, 
                 ledger.record(conn, schema, table, migration, duration, True)
                 result["applied"].append(_summary(migration, duration_ms=int(duration), attempts=attempts))
         except _StatementFailed as exc:
-            if direction == "up":
+            if direction == "up" and not _nothing_applied(migration, exc):
                 ledger.record(conn, schema, table, migration, exc.duration, False,
                               "line %d: %s" % (exc.line, _first_line(exc.error)))
             raise _fail(migration, exc, exc.attempts, done, "undo" if direction == "down" else "apply") from None

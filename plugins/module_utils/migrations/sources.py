@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.checksums import (
     flyway_checksum,
+    liquibase_changeset_checksum,
     sha1_file,
     sha256_file,
 )
@@ -39,6 +40,7 @@ class SourceMigration:
     script: str
     checksum: object = None  # the tool's own checksum, None when the tool stores none
     change_id: str = None  # sqitch only: the id sqitch derives from the plan
+    repeatable: bool = False  # run again whenever it changes (Flyway R__, Liquibase runOnChange)
 
 
 def scan_ours(directory):
@@ -49,29 +51,37 @@ def scan_ours(directory):
 
 
 def scan_flyway(directory):
-    """Flyway's versioned SQL migrations (``V…__….sql``, recursively) with Flyway's CRC32.
-
-    Repeatable (``R__``) and undo (``U``) migrations are not versioned and are left out.
+    """Flyway's SQL migrations (recursively) with Flyway's CRC32: the versioned ones
+    (``V<version>__<description>.sql``) in version order, then the repeatable ones
+    (``R__<description>.sql``, keyed ``R__<description>``) in description order, which is the
+    order Flyway applies them in.  Undo (``U``) migrations are left out.
     """
     require_directory(directory)
-    found = {}
+    found, repeatable = {}, {}
     for root, dirs, names in os.walk(directory):
         dirs.sort()
-        sub = {}
-        for name in names:
-            if name.startswith("V") and name.endswith(".sql") and "__" in name:
-                sub[name] = os.path.join(root, name)
-        for name, path in sub.items():
-            version_part = name[1:name.index("__")]
-            if not re.match(r"^\d+(?:[._]\d+)*$", version_part):
+        for name in sorted(names):
+            if not name.endswith(".sql") or "__" not in name:
                 continue
-            version = normalize_version(version_part)
+            path = os.path.join(root, name)
+            prefix, description = name[:name.index("__")], name[name.index("__") + 2:-4]
+            if prefix == "R":
+                key = "R__" + description
+                if key in repeatable:
+                    raise ConfigurationError("two Flyway repeatable migrations have description %r: %s and %s; "
+                                             "Flyway refuses this too" % (description, repeatable[key].script, name))
+                repeatable[key] = SourceMigration(key, description.replace("_", " "), name,
+                                                  flyway_checksum(read_text(path)), repeatable=True)
+                continue
+            if not prefix.startswith("V") or not re.match(r"^\d+(?:[._]\d+)*$", prefix[1:]):
+                continue
+            version = normalize_version(prefix[1:])
             if version in found:
                 raise ConfigurationError("two Flyway migrations have version %s: %s and %s; Flyway "
                                          "refuses this too" % (version, found[version].script, name))
-            found[version] = SourceMigration(version, name[name.index("__") + 2:-4].replace("_", " "), name,
+            found[version] = SourceMigration(version, description.replace("_", " "), name,
                                              flyway_checksum(read_text(path)))
-    return [found[v] for v in sorted_versions(found)]
+    return [found[v] for v in sorted_versions(found)] + [repeatable[k] for k in sorted(repeatable)]
 
 
 def scan_golang_migrate(directory):
@@ -115,10 +125,10 @@ SQITCH_CHANGE_RE = re.compile(
 
 
 def parse_sqitch_plan_entries(text):
-    """``(pragmas, [change dicts in plan order])`` from a ``sqitch.plan``; tags are left out.
+    """``(pragmas, [change dicts in plan order])`` from a ``sqitch.plan``.
 
-    Each change dict has name, requires, conflicts, date, planner, note and ``reworked`` (the
-    name appears more than once in the plan).
+    Each change dict has name, requires, conflicts, date, planner, note, ``tags`` (the tags right
+    after it) and ``reworked`` (a later line reworks it: the name appears again).
     """
     pragmas, entries = {}, []
     for raw in text.splitlines():
@@ -130,7 +140,9 @@ def parse_sqitch_plan_entries(text):
             pragmas[key.strip()] = value.strip()
             continue
         if line.startswith("@"):
-            continue  # a tag
+            if entries:
+                entries[-1]["tags"].append(re.split(r"\s", line[1:], maxsplit=1)[0])
+            continue
         match = SQITCH_CHANGE_RE.match(line)
         deps = (match.group("deps") or "").split() if match else []
         entries.append({
@@ -140,37 +152,35 @@ def parse_sqitch_plan_entries(text):
             "date": match.group("date") if match else None,
             "planner": "%s <%s>" % (match.group("planner"), match.group("email")) if match else None,
             "note": (match.group("note") or "").strip() if match else "",
+            "tags": [],
         })
-    names = [e["name"] for e in entries]
-    for entry in entries:
-        entry["reworked"] = names.count(entry["name"]) > 1
+    for index, entry in enumerate(entries):
+        entry["reworked"] = any(later["name"] == entry["name"] for later in entries[index + 1:])
     return pragmas, entries
 
 
 def parse_sqitch_plan(text):
     """``(project, [change names in plan order])`` from a ``sqitch.plan``.
 
-    A reworked change appears more than once; only its last line counts (that is what deploys).
+    A reworked change appears more than once; only its last line counts here.
     """
     pragmas, entries = parse_sqitch_plan_entries(text)
-    changes = []
-    for entry in entries:
-        if entry["name"] in changes:
-            changes.remove(entry["name"])
-        changes.append(entry["name"])
-    return pragmas.get("project"), changes
+    return pragmas.get("project"), [e["name"] for e in entries if not e["reworked"]]
 
 
 def sqitch_change_ids(pragmas, entries):
-    """{name: change id} computed as sqitch does: SHA-1 of a git-style object of the change's info.
+    """The change id of each plan entry (a list in plan order; None once a line is unreadable),
+    computed as sqitch does: SHA-1 of a git-style object of the change's info - project, uri,
+    change name, the previous change's id (parent), planner, date, dependencies and note.
 
-    The info lists project, uri, change name, the previous change's id (parent), planner, date,
-    dependencies and note.  Reworked changes are left out (their ids depend on tags).
+    Reworked changes are ordinary entries here: each instance has its own id (checked against
+    ``sqitch plan`` and a real deploy).
     """
-    ids, parent = {}, None
+    ids, parent = [], None
     for entry in entries:
-        if entry["date"] is None:
-            return {}  # a line we could not read: do not guess
+        if entry["date"] is None or (ids and ids[-1] is None):
+            ids.append(None)  # a line we could not read: do not guess this or any later id
+            continue
         lines = ["project " + pragmas.get("project", "")]
         if pragmas.get("uri"):
             lines.append("uri " + pragmas["uri"])
@@ -186,29 +196,40 @@ def sqitch_change_ids(pragmas, entries):
             lines += ["", entry["note"]]
         info = "\n".join(lines).encode("utf-8")
         change_id = hashlib.sha1(b"change %d\0" % len(info) + info).hexdigest()  # noqa: S324 - sqitch's
-        if not entry["reworked"]:
-            ids[entry["name"]] = change_id
+        ids.append(change_id)
         parent = change_id
     return ids
 
 
+def _sqitch_script_name(entries, index):
+    """``users`` for the deployable instance; ``users@v1.0`` for an instance a later line reworks
+    (sqitch copied its scripts to ``deploy/users@v1.0.sql``, named after the first tag after it)."""
+    entry = entries[index]
+    if not entry["reworked"]:
+        return entry["name"]
+    for later in entries[index:]:
+        if later["tags"]:
+            return "%s@%s" % (entry["name"], later["tags"][0])
+    return entry["name"]
+
+
 def scan_sqitch(directory):
-    """sqitch's plan and deploy scripts: the SHA-1 of each deploy script (its ``script_hash``) and
-    the change id sqitch derives from the plan (in ``change_id``)."""
+    """sqitch's plan and deploy scripts, one SourceMigration per plan entry (a reworked change
+    once per instance, the earlier ones keyed ``name@tag``): the SHA-1 of each deploy script (its
+    ``script_hash``) and the change id sqitch derives from the plan (in ``change_id``)."""
     require_directory(directory)
     plan_path = os.path.join(directory, "sqitch.plan")
     if not os.path.isfile(plan_path):
         raise ConfigurationError("no sqitch.plan in %s; point path at the sqitch project directory" % directory)
-    text = read_text(plan_path)
-    pragmas, entries = parse_sqitch_plan_entries(text)
-    project, changes = parse_sqitch_plan(text)
+    pragmas, entries = parse_sqitch_plan_entries(read_text(plan_path))
     ids = sqitch_change_ids(pragmas, entries)
     found = []
-    for name in changes:
-        path = os.path.join(directory, "deploy", name + ".sql")
-        found.append(SourceMigration(name, name, os.path.join("deploy", name + ".sql"),
-                                     sha1_file(path) if os.path.isfile(path) else None, ids.get(name)))
-    return found, project
+    for index, entry in enumerate(entries):
+        key = _sqitch_script_name(entries, index)
+        path = os.path.join(directory, "deploy", key + ".sql")
+        found.append(SourceMigration(key, entry["name"], os.path.join("deploy", key + ".sql"),
+                                     sha1_file(path) if os.path.isfile(path) else None, ids[index]))
+    return found, pragmas.get("project")
 
 
 def _alembic_revision(path):
@@ -265,14 +286,69 @@ def scan_alembic(directory):
     return [SourceMigration(r, scripts[r][:-3], scripts[r]) for r in ordered], parents
 
 
-CHANGESET_RE = re.compile(r"^\s*--\s*changeset\s+(?P<author>[^:\s]+):(?P<id>\S+)", re.IGNORECASE)
+# The line patterns of Liquibase's AbstractFormattedChangeLogParser (case-insensitive, whole line).
+CHANGESET_RE = re.compile(r'^\s*--[\s]*changeset\s+("[^"]+"|[^:]+):\s*("[^"]+"|\S+)(?P<attrs>.*)$', re.IGNORECASE)
+LIQUIBASE_FIRST_LINE_RE = re.compile(r"^\s*--\s*liquibase\s*formatted.*", re.IGNORECASE)
+# Lines Liquibase consumes itself: they are not part of the changeset's SQL (nor its checksum).
+LIQUIBASE_META_RES = [re.compile(p, re.IGNORECASE) for p in (
+    r"^\s*--[\s]*rollback (.*)$", r"^\s*--[\s]*preconditions(.*)$", r"^\s*--[\s]*precondition\-([a-zA-Z0-9-]+)(.*)$",
+    r"^--[\s]*comments?:? (.*)$", r"^--[\s]*validCheckSum:? (.*)$", r"^\s*--[\s]*property\s+(.*:.*)\s+(.*:.*).*$",
+)]
+LIQUIBASE_IGNORE_LINES_RE = re.compile(r"^--[\s]*ignoreLines:(\w+)", re.IGNORECASE)
+LIQUIBASE_ROLLBACK_START_RE = re.compile(r"^\s*/\*\s*liquibase\s*rollback\s*$", re.IGNORECASE)
+LIQUIBASE_ROLLBACK_END_RE = re.compile(r".*\s*\*/\s*$")
+
+
+def _unquote(text):
+    return text[1:-1] if len(text) > 1 and text[0] == text[-1] == '"' else text
+
+
+def parse_liquibase_formatted_sql(text):
+    """The changesets of a Liquibase *formatted SQL* changelog: ``[(author, id, attributes, sql)]``.
+
+    The SQL is what Liquibase's parser keeps for the changeset's change: every line up to the
+    next ``--changeset`` except the ones it consumes (``--rollback``, ``/* liquibase rollback``
+    blocks, ``--comment``, ``--preconditions``, ``--precondition-*``, ``--validCheckSum``,
+    ``--property``, ``--ignoreLines`` ranges).  ``${...}`` properties are not expanded.
+    """
+    changesets, current, in_rollback, ignoring, ignore_count = [], None, False, False, 0
+    for line in re.split(r"\r\n|\r|\n", text):
+        match = CHANGESET_RE.match(line)
+        if match:
+            current = [_unquote(match.group(1).strip()), _unquote(match.group(2)), match.group("attrs"), []]
+            changesets.append(current)
+            in_rollback = ignoring = False
+            continue
+        if current is None:
+            continue
+        if in_rollback:
+            in_rollback = not LIQUIBASE_ROLLBACK_END_RE.match(line)
+            continue
+        if LIQUIBASE_ROLLBACK_START_RE.match(line):
+            in_rollback = True
+            continue
+        ignore = LIQUIBASE_IGNORE_LINES_RE.match(line)
+        if ignore:
+            value = ignore.group(1).lower()
+            ignoring = value == "start"
+            ignore_count = int(value) if value.isdigit() else 0
+            continue
+        if ignoring or ignore_count:
+            ignore_count = max(0, ignore_count - 1)
+            continue
+        if any(pattern.match(line) for pattern in LIQUIBASE_META_RES):
+            continue
+        current[3].append(line)
+    return [(author, cid, attrs, "\n".join(lines).strip()) for author, cid, attrs, lines in changesets]
 
 
 def scan_liquibase(directory):
-    """Changesets of Liquibase *formatted SQL* changelogs (``--liquibase formatted sql``).
+    """Changesets of Liquibase *formatted SQL* changelogs (``--liquibase formatted sql``) with the
+    MD5SUM Liquibase stores (checksum algorithm version 9, recomputed its way).
 
     XML/YAML/JSON changelogs are not parsed; their changesets cannot be reported as pending.
-    Liquibase's MD5 is not recomputed (see the module documentation).
+    A ``runOnChange:true`` or ``runAlways:true`` changeset is ``repeatable``: Liquibase runs it
+    again when it changes, so a new checksum there is not drift.
     """
     require_directory(directory)
     found = []
@@ -283,11 +359,11 @@ def scan_liquibase(directory):
                 continue
             path = os.path.join(root, name)
             text = read_text(path)
-            if not text.lstrip().lower().startswith("--liquibase formatted sql"):
+            if not LIQUIBASE_FIRST_LINE_RE.match(text.lstrip("\ufeff").split("\n", 1)[0]):
                 continue
-            for line in text.splitlines():
-                match = CHANGESET_RE.match(line)
-                if match:
-                    key = "%s::%s" % (match.group("id"), match.group("author"))
-                    found.append(SourceMigration(key, match.group("id"), os.path.relpath(path, directory)))
+            for author, cid, attrs, sql in parse_liquibase_formatted_sql(text):
+                found.append(SourceMigration(
+                    "%s::%s" % (cid, author), cid, os.path.relpath(path, directory),
+                    liquibase_changeset_checksum([sql]),
+                    repeatable=bool(re.search(r"\b(runOnChange|runAlways):true\b", attrs, re.IGNORECASE))))
     return found

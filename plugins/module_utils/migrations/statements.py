@@ -13,10 +13,8 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass
 
-from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
-    ConfigurationError,
-    DependencyError,
-)
+from ansible_collections.shipyard.deploy.plugins.module_utils.errors import DependencyError
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import SqlFileError
 
 try:
     from pglast import parser as pg_parser
@@ -55,25 +53,35 @@ def line_of(text, offset):
 def split_statements(sql, source="<sql>"):
     """Parse ``sql`` and return its :class:`Statement` list, in order.
 
-    Raises ConfigurationError naming ``source`` and the line when the SQL does not parse.
+    Raises SqlFileError naming ``source`` and the line when the SQL does not parse or holds a NUL.
     """
     require_pglast()
+    nul = sql.find("\0")
+    if nul >= 0:  # the parser reads a C string: everything after a NUL would vanish unseen
+        raise SqlFileError(
+            "%s holds a NUL character (offset %d, line %d); remove it" % (source, nul, line_of(sql, nul)),
+            file=source, line=line_of(sql, nul), offset=nul)
     try:
         raw = pg_parser.parse_sql(sql)
     except pg_parser.ParseError as exc:
         location = exc.args[1] if len(exc.args) > 1 else None
-        where = " at line %d" % line_of(sql, location) if isinstance(location, int) else ""
-        raise ConfigurationError(
+        line = line_of(sql, location) if isinstance(location, int) else None
+        raise SqlFileError(
             "cannot parse %s%s: %s; fix the SQL (it must be valid PostgreSQL) and run again"
-            % (source, where, exc.args[0] if exc.args else exc)
-        ) from None
+            % (source, " at line %d" % line if line else "", exc.args[0] if exc.args else exc),
+            file=source, line=line) from None
     statements = []
     previous_end = 0
+    line = 1  # counted on from the previous statement: counting from 0 each time is quadratic
     for item in raw:
         start = item.stmt_location or 0
         length = item.stmt_len or (len(sql) - start)
-        text = sql[start:start + length].strip()
-        statements.append(Statement(text=text, line=line_of(sql, start), node=item.stmt,
-                                    leading=sql[previous_end:start]))
+        leading = sql[previous_end:start]
+        line += leading.count("\n")
+        text = sql[start:start + length]
+        stripped = text.lstrip()
+        statement_line = line + text.count("\n", 0, len(text) - len(stripped))
+        statements.append(Statement(text=stripped.rstrip(), line=statement_line, node=item.stmt, leading=leading))
+        line += text.count("\n")
         previous_end = start + length
     return statements

@@ -4,11 +4,14 @@
 """The service of ``migration_status``: compare a tool's history table with its files.
 
 States per migration: ``applied``, ``pending``, ``out_of_order`` (pending, but older than
-something applied), ``failed``, ``missing`` (applied, file gone) and ``drift`` (applied, but the
-file's checksum, recomputed the tool's way, differs from the recorded one).  Read only.
+something applied), ``failed``, ``missing`` (applied, file gone), ``ahead`` (applied by a newer
+release: the database is ahead of this one) and ``drift`` (applied, but the file's checksum,
+recomputed the tool's way, differs from the recorded one).  Read only.
 """
 
 from __future__ import annotations
+
+import re
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ConfigurationError,
@@ -16,7 +19,10 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     PostgresError,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations import history, sources
-from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import require_directory
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import (
+    require_directory,
+    version_key,
+)
 from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import (
     ConnectionParams,
     _first_line,  # one way to quote errors
@@ -31,10 +37,14 @@ TOOLS = sorted(history.READERS)
 # Tools whose stored checksum we recompute from the file.
 CHECKSUM_TOOLS = {"shipyard": "SHA-256 of the file", "flyway": "CRC32 over lines (Flyway)",
                   "sqitch": "SHA-1 of the deploy script and the change id from sqitch.plan",
-                  "prisma": "SHA-256 of migration.sql"}
+                  "prisma": "SHA-256 of migration.sql",
+                  "liquibase": "MD5 of each changeset (Liquibase's checksum version 9)"}
 # Tools for which "older than an applied migration and not applied" means out of order.
 ORDERED_TOOLS = {"shipyard", "flyway", "sqitch", "prisma", "rails"}
-FAIL_ON = ["pending", "out_of_order", "failed", "drift", "missing", "dirty"]
+FAIL_ON = ["pending", "out_of_order", "failed", "drift", "missing", "ahead", "dirty"]
+STATES = ("applied", "pending", "out_of_order", "failed", "drift", "missing", "ahead")
+# Tools whose versions compare as numbers: a recorded version above every file's is "ahead".
+NUMERIC_VERSION_TOOLS = {"shipyard", "flyway", "golang_migrate", "rails"}
 
 
 def scan_sources(tool, path, params):
@@ -74,10 +84,17 @@ def _derive_history(tool, rows, found, extra):
     if tool == "alembic" and found:
         parents = extra["parents"]
         heads = [r["key"] for r in rows]
-        applied = _ancestors([h for h in heads if h in parents], parents)
-        derived = [dict(r, script=None) for r in rows if r["key"] not in parents]  # unknown heads: missing
-        derived += [{"key": s.key, "description": s.description, "script": s.script, "checksum": None,
-                     "success": True, "applied_at": None} for s in found if s.key in applied]
+        known = [h for h in heads if h in parents]
+        if heads and not known:
+            # Every head of the database is a revision this release does not know: a newer release
+            # migrated it and the application was rolled back (Alembic itself then says "Can't
+            # locate revision").  The release's revisions are what the database went through.
+            applied = set(parents)
+        else:
+            applied = _ancestors(known, parents)
+        derived = [{"key": s.key, "description": s.description, "script": s.script, "checksum": None,
+                    "success": True, "applied_at": None} for s in found if s.key in applied]
+        derived += [dict(r, script=None, ahead=True) for r in rows if r["key"] not in parents]
         return derived
     if tool == "golang_migrate" and found and rows:
         current = rows[0]
@@ -87,29 +104,74 @@ def _derive_history(tool, rows, found, extra):
     return rows
 
 
+def align_sqitch(rows, found):
+    """Give each sqitch history row the key of the plan entry it is: by change id, sqitch's own
+    identity (a reworked change has one per instance under one name), else - the plan line was
+    edited after deploy, which changes the id - by name to the first unmatched entry of that
+    name (then ``drift``).  A row matching nothing keeps a key of its own (``missing``)."""
+    by_id = {s.change_id: s.key for s in found if s.change_id}
+    taken, aligned, pending = set(), [], []
+    for row in rows:
+        key = by_id.get(row.get("change_id"))
+        if key and key not in taken:
+            taken.add(key)
+            aligned.append(dict(row, key=key))
+        else:
+            aligned.append(None)
+            pending.append(len(aligned) - 1)
+    for index in pending:
+        row = rows[index]
+        same_name = [s.key for s in found if s.description == row["key"] and s.key not in taken]
+        if same_name:
+            taken.add(same_name[0])
+            aligned[index] = dict(row, key=same_name[0])
+        else:
+            aligned[index] = dict(row, key="%s (change id %s)" % (row["key"], (row.get("change_id") or "?")[:12]))
+    return aligned
+
+
+def _numeric(key):
+    return bool(re.match(r"^\d+(?:[._]\d+)*$", str(key)))
+
+
+def _checksums_differ(tool, recorded, computed):
+    """True when both checksums are known, comparable and different.  Liquibase prefixes its
+    MD5SUM with the algorithm version (``9:``); one of another version is not comparable (and
+    Liquibase itself rewrites it on its next run)."""
+    if tool not in CHECKSUM_TOOLS or recorded is None or computed is None:
+        return False
+    if tool == "liquibase" and str(recorded).split(":", 1)[0] != str(computed).split(":", 1)[0]:
+        return False
+    return str(recorded) != str(computed)
+
+
 def compare(tool, rows, found, have_files):
     """Per-migration states: a list of dicts in file order, then history-only entries."""
     by_key = {r["key"]: r for r in rows}
     position = {s.key: i for i, s in enumerate(found)}
-    applied_positions = [position[r["key"]] for r in rows if r["success"] and r["key"] in position]
+    # Repeatable migrations run after the versioned ones whenever they change: no order to keep.
+    applied_positions = [position[r["key"]] for r in rows if r["success"] and r["key"] in position
+                         and not found[position[r["key"]]].repeatable]
     last_applied = max(applied_positions) if applied_positions else -1
     entries = []
     for index, source in enumerate(found):
         row = by_key.get(source.key)
         entry = {"version": source.key, "description": source.description, "script": source.script,
                  "applied_at": None, "checksum_recorded": None, "checksum_file": source.checksum,
-                 "drift_reason": None}
+                 "drift_reason": None, "repeatable": source.repeatable}
         if row is None:
-            entry["state"] = "out_of_order" if tool in ORDERED_TOOLS and index < last_applied else "pending"
+            late = tool in ORDERED_TOOLS and index < last_applied and not source.repeatable
+            entry["state"] = "out_of_order" if late else "pending"
         else:
             entry["applied_at"] = row["applied_at"]
             entry["checksum_recorded"] = row["checksum"]
             if not row["success"]:
                 entry["state"] = "failed"
-            elif tool in CHECKSUM_TOOLS and row["checksum"] is not None and source.checksum is not None \
-                    and str(row["checksum"]) != str(source.checksum):
-                entry["state"] = "drift"
-                entry["drift_reason"] = "the file's checksum differs from the recorded one"
+            elif _checksums_differ(tool, row["checksum"], source.checksum):
+                # A repeatable migration that changed is run again by its tool: pending, not drift.
+                entry["state"] = "pending" if source.repeatable else "drift"
+                if not source.repeatable:
+                    entry["drift_reason"] = "the file's checksum differs from the recorded one"
             elif row.get("change_id") and source.change_id and row["change_id"] != source.change_id:
                 entry["state"] = "drift"
                 entry["drift_reason"] = ("the plan entry changed after deploy (change id %s recorded, %s from "
@@ -117,14 +179,24 @@ def compare(tool, rows, found, have_files):
             else:
                 entry["state"] = "applied"
         entries.append(entry)
+    newest_file = max((version_key(s.key) for s in found if _numeric(s.key)), default=None) \
+        if tool in NUMERIC_VERSION_TOOLS else None
     for row in rows:
         if row["key"] in position:
             continue
-        state = "failed" if not row["success"] else (
-            "missing" if have_files and not row.get("baseline") else "applied")
+        if not row["success"]:
+            state = "failed"
+        elif not have_files or row.get("baseline"):
+            state = "applied"
+        elif row.get("ahead") or (newest_file is not None and _numeric(row["key"])
+                                  and version_key(row["key"]) > newest_file):
+            state = "ahead"  # applied by a newer release than this one
+        else:
+            state = "missing"
         entries.append({"version": row["key"], "description": row["description"], "script": row["script"],
                         "applied_at": row["applied_at"], "checksum_recorded": row["checksum"],
-                        "checksum_file": None, "drift_reason": None, "state": state})
+                        "checksum_file": None, "drift_reason": None, "state": state,
+                        "repeatable": bool(row.get("repeatable"))})
     return entries
 
 
@@ -168,6 +240,8 @@ def migration_status(params, check_mode, diff_mode):
             else:
                 rows = history.READERS[tool](conn, schema, table)
         dirty = any(r.get("dirty") for r in rows)
+        if tool == "sqitch" and found:
+            rows = align_sqitch(rows, found)
         rows = _derive_history(tool, rows, found, extra)
     except psycopg.Error as exc:
         raise PostgresError(
@@ -178,13 +252,13 @@ def migration_status(params, check_mode, diff_mode):
     finally:
         conn.close()
     entries = compare(tool, rows, found, bool(path))
-    summary = {state: [e["version"] for e in entries if e["state"] == state]
-               for state in ("applied", "pending", "out_of_order", "failed", "drift", "missing")}
-    applied = [e["version"] for e in entries if e["state"] in ("applied", "drift")]
+    summary = {state: [e["version"] for e in entries if e["state"] == state] for state in STATES}
+    applied = [e["version"] for e in entries if e["state"] in ("applied", "drift", "ahead") and not e["repeatable"]]
     result = {
         "changed": False, "tool": tool, "history_table": ".".join(p for p in (schema, table) if p),
         "history_table_exists": exists, "migrations": entries, "summary": summary, "dirty": dirty,
         "current_version": applied[-1] if applied else None,
+        "database_ahead": bool(summary["ahead"]),
         "checksum_verified": CHECKSUM_TOOLS.get(tool) if path else None,
     }
     hits = {f: (summary[f] if f != "dirty" else ([r["key"] for r in rows if r.get("dirty")] if dirty else []))
@@ -204,6 +278,9 @@ def _advice(hits):
         return "fix the failed migration with its tool, then rerun the deployment"
     if "drift" in hits:
         return "an applied migration file was edited; restore it from the released version"
+    if "ahead" in hits:
+        return ("the database is ahead of this release (a newer release migrated it; was the application "
+                "rolled back?): deploy the newer release again, or migrate the database down with its tool")
     if "missing" in hits:
         return "the release lacks files of migrations the database has; deploy the right release"
     return "apply the pending migrations first"

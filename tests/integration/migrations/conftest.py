@@ -37,3 +37,17 @@ def apply_opts(pg, pg_db, migdir):
         return opts
 
     return build
+
+
+@pytest.fixture
+def status_opts(pg, pg_db):
+    """A function building migration_status options for ``pg_db`` (the module's defaults applied)."""
+
+    def build(**extra):
+        opts = dict(pg.conn_options(pg_db), conninfo=None, sslmode=None, service=None, connect_timeout=10,
+                    tool="auto", path=None, history_schema=None, history_table=None, sqitch_project=None,
+                    fail_on=[])
+        opts.update(extra)
+        return opts
+
+    return build

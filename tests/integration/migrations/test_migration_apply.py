@@ -151,6 +151,39 @@ def test_lock_timeout_without_retries_fails_cleanly(pg, pg_db, migdir, apply_opt
         blocker.rollback()
     assert info.value.details["sqlstate"] == "55P03" and info.value.details["attempts"] == 2
     assert "note" not in columns(pg, pg_db, "orders")
+    # Nothing was applied, so nothing is recorded: no failed entry, no repair, no "fix the file".
+    assert "retry later" in info.value.message and "raise lock_timeout" in info.value.message
+    assert "repair" not in info.value.message
+    assert [r[0] for r in ledger(pg, pg_db)] == ["1"]
+    again = apply_migrations(apply_opts(lock_timeout="100ms", lock_retries=1), False, False)
+    assert [m["version"] for m in again["applied"]] == ["2"] and again["repaired"] is None
+    assert [(r[0], r[2]) for r in ledger(pg, pg_db)] == [("1", True), ("2", True)]
+
+
+def test_lock_timeout_in_non_transactional_file(pg, pg_db, migdir, apply_opts):
+    """Timed out at its first statement: nothing recorded, the next run retries. Timed out after
+    a committed statement: recorded as failed, since part of the file did run."""
+    migdir({"V1__create_orders.sql": BASE["V1__create_orders.sql"]})
+    apply_migrations(apply_opts(), False, False)
+    migdir({"V2__index.sql": "-- shipyard:no-transaction\n"
+                             "CREATE INDEX CONCURRENTLY orders_total ON orders (total);\n"})
+    with pg.connect(pg_db, autocommit=False) as blocker:
+        blocker.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(MigrationError, match="retry later") as info:
+            apply_migrations(apply_opts(lock_timeout="100ms", lock_retries=0), False, False)
+        blocker.rollback()
+    assert info.value.details["sqlstate"] == "55P03"
+    assert [r[0] for r in ledger(pg, pg_db)] == ["1"]
+    assert [m["version"] for m in apply_migrations(apply_opts(), False, False)["applied"]] == ["2"]
+    migdir({"V3__two.sql": "-- shipyard:no-transaction\nCREATE TABLE side (id int);\n"
+                           "ALTER TABLE orders ADD COLUMN note text;\n"})
+    with pg.connect(pg_db, autocommit=False) as blocker:
+        blocker.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(MigrationError, match="repair=true"):
+            apply_migrations(apply_opts(lock_timeout="100ms", lock_retries=0), False, False)
+        blocker.rollback()
+    assert "side" in tables(pg, pg_db)
+    assert ledger(pg, pg_db)[-1][0] == "3" and ledger(pg, pg_db)[-1][2] is False
 
 
 def test_drift_is_refused_until_repair(pg, pg_db, migdir, apply_opts):

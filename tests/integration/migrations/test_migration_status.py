@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -15,21 +16,12 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ConfigurationError,
     MigrationError,
 )
-from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.checksums import flyway_checksum
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.checksums import (
+    flyway_checksum,
+    liquibase_changeset_checksum,
+)
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.runner import apply_migrations
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.status import migration_status
-
-
-@pytest.fixture
-def status_opts(pg, pg_db):
-    def build(**extra):
-        opts = dict(pg.conn_options(pg_db), conninfo=None, sslmode=None, service=None, connect_timeout=10,
-                    tool="auto", path=None, history_schema=None, history_table=None, sqitch_project=None,
-                    fail_on=[])
-        opts.update(extra)
-        return opts
-
-    return build
 
 
 def states(result):
@@ -62,7 +54,13 @@ def test_own_ledger_pending_applied_and_drift_gate(pg, pg_db, migdir, apply_opts
         apply_migrations(apply_opts(), False, False)
     os.remove(os.path.join(path, "V2__b.sql"))
     result = migration_status(status_opts(path=path), False, False)
-    assert states(result) == {"1": "drift", "2": "missing"}
+    # Above every file of the release: the database is ahead (a rolled-back application) ...
+    assert states(result) == {"1": "drift", "2": "ahead"}
+    assert result["database_ahead"] is True and result["current_version"] == "2"
+    # ... below a file of the release: the file of an applied migration is gone.
+    migdir({"V3__c.sql": "CREATE TABLE c (id int);\n"})
+    assert states(migration_status(status_opts(path=path), False, False)) == {
+        "1": "drift", "3": "pending", "2": "missing"}
 
 
 # -- Alembic (real) --------------------------------------------------------------------------------
@@ -118,11 +116,19 @@ def test_alembic_real_upgrade_is_read_through_the_revision_chain(pg, pg_db, tmp_
     assert result["current_version"] == "3c4d" and result["checksum_verified"] is None
     with pytest.raises(MigrationError, match="pending: 5e6f"):
         migration_status(status_opts(path=str(project), fail_on=["pending"]), False, False)
-    os.remove(project / "versions" / "3c4d_orders.py")
-    (project / "versions" / "5e6f_items.py").write_text(
-        ALEMBIC_REVISION.format(rev="5e6f", down=repr("1a2b"), table="items"))
-    assert states(migration_status(status_opts(path=str(project)), False, False)) == {
-        "1a2b": "pending", "5e6f": "pending", "3c4d": "missing"}
+    # The database is ahead of the release: the application was rolled back to a release whose
+    # files end before the database's head (Alembic itself says "Can't locate revision").
+    run = subprocess.run([alembic, "-c", str(project / "alembic.ini"), "upgrade", "head"],
+                         env=env, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    os.remove(project / "versions" / "5e6f_items.py")
+    behind = migration_status(status_opts(path=str(project)), False, False)
+    assert [(m["version"], m["state"]) for m in behind["migrations"]] == [
+        ("1a2b", "applied"), ("3c4d", "applied"), ("5e6f", "ahead")]
+    assert behind["current_version"] == "5e6f" and behind["database_ahead"] is True
+    assert behind["summary"]["pending"] == [] and behind["summary"]["ahead"] == ["5e6f"]
+    with pytest.raises(MigrationError, match=r"ahead: 5e6f.*database is ahead of this release"):
+        migration_status(status_opts(path=str(project), fail_on=["ahead"]), False, False)
 
 
 # -- sqitch (real) ---------------------------------------------------------------------------------
@@ -197,6 +203,15 @@ CREATE TABLE flyway_schema_history (
 """
 
 
+def insert_flyway_rows(pg, db, rows):
+    """Rows ``(installed_rank, version, description, script, checksum, success)`` of type SQL."""
+    for rank, version, desc, script, checksum, success in rows:
+        execute(pg, db, "INSERT INTO flyway_schema_history (installed_rank, version, description, type, "
+                        "script, checksum, installed_by, execution_time, success) "
+                        "VALUES (%s, %s, %s, 'SQL', %s, %s, 'deploy', 5, %s)",
+                (rank, version, desc, script, checksum, success))
+
+
 def test_flyway_crc32_drift_failure_and_out_of_order(pg, pg_db, migdir, status_opts):
     files = {"V1__init.sql": "\ufeffCREATE TABLE a (id int);\r\nINSERT INTO a VALUES (1);\r\n",
              "V1_1__more.sql": "CREATE TABLE b (id int);\n",
@@ -208,19 +223,44 @@ def test_flyway_crc32_drift_failure_and_out_of_order(pg, pg_db, migdir, status_o
     rows = [(1, "1", "init", "V1__init.sql", flyway_checksum(files["V1__init.sql"]), True),
             (2, "2", "later", "V2__later.sql", flyway_checksum("CREATE TABLE c (id int);"), True),
             (3, "3", "broken", "V3__broken.sql", 12345, False)]
-    for rank, version, desc, script, checksum, success in rows:
-        execute(pg, pg_db, "INSERT INTO flyway_schema_history (installed_rank, version, description, type, "
-                           "script, checksum, installed_by, execution_time, success) "
-                           "VALUES (%s, %s, %s, 'SQL', %s, %s, 'deploy', 5, %s)",
-                (rank, version, desc, script, checksum, success))
+    insert_flyway_rows(pg, pg_db, rows)
     result = migration_status(status_opts(path=path), False, False)
     assert result["tool"] == "flyway"
     # V2's recorded checksum was computed without the trailing newline's empty line: same CRC.
-    assert states(result) == {"1": "applied", "1.1": "out_of_order", "2": "applied", "3": "failed"}
+    assert states(result) == {"1": "applied", "1.1": "out_of_order", "2": "applied", "3": "failed",
+                              "R__views": "pending"}
+    assert result["current_version"] == "2"
     migdir({"V2__later.sql": "CREATE TABLE c (id bigint);\n"})
     with pytest.raises(MigrationError) as info:
         migration_status(status_opts(path=path, fail_on=["failed", "drift"]), False, False)
     assert info.value.details["summary"]["drift"] == ["2"] and info.value.details["summary"]["failed"] == ["3"]
+
+
+def test_flyway_repeatable_migrations(pg, pg_db, migdir, status_opts):
+    """Rows as Flyway writes them for ``R__`` files (version NULL, one more row each time it runs
+    one again; Flyway's schema history documentation): applied while the checksum matches the
+    latest row, pending once the file changed (Flyway re-applies it), failed, missing."""
+    files = {"V1__cars.sql": "CREATE TABLE cars (id int, color text);\n",
+             "R__Blue_cars.sql": "CREATE OR REPLACE VIEW blue_cars AS SELECT id FROM cars WHERE color = 'blue';\n",
+             "R__Red_cars.sql": "CREATE OR REPLACE VIEW red_cars AS SELECT id FROM cars WHERE color = 'red';\n"}
+    path = migdir(files)
+    execute(pg, pg_db, FLYWAY_DDL)
+    rows = [(1, "1", "cars", "V1__cars.sql", flyway_checksum(files["V1__cars.sql"]), True),
+            (2, None, "Blue cars", "R__Blue_cars.sql", 111, True),
+            (3, None, "Red cars", "R__Red_cars.sql", flyway_checksum(files["R__Red_cars.sql"]), True),
+            (4, None, "Blue cars", "R__Blue_cars.sql", flyway_checksum(files["R__Blue_cars.sql"]), True),
+            (5, None, "Old cars", "R__Old_cars.sql", 222, True)]
+    insert_flyway_rows(pg, pg_db, rows)
+    result = migration_status(status_opts(path=path), False, False)
+    assert [(m["version"], m["state"], m["repeatable"]) for m in result["migrations"]] == [
+        ("1", "applied", False), ("R__Blue_cars", "applied", True), ("R__Red_cars", "applied", True),
+        ("R__Old_cars", "missing", True)]
+    assert result["current_version"] == "1"
+    migdir({"R__Red_cars.sql": "CREATE OR REPLACE VIEW red_cars AS SELECT id, color FROM cars WHERE color = 'red';\n"})
+    with pytest.raises(MigrationError, match="pending: R__Red_cars"):
+        migration_status(status_opts(path=path, fail_on=["pending", "drift"]), False, False)
+    insert_flyway_rows(pg, pg_db, [(6, None, "Red cars", "R__Red_cars.sql", 333, False)])
+    assert states(migration_status(status_opts(path=path), False, False))["R__Red_cars"] == "failed"
 
 
 GOLANG_DDL = "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)"
@@ -276,6 +316,56 @@ def test_rails_schema_migrations(pg, pg_db, migdir, status_opts):
                               "20251201000000": "missing"}
 
 
+RAILS_RUNNER = """
+require "active_record"
+# The connection comes from libpq's environment (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE).
+ActiveRecord::Base.establish_connection(adapter: "postgresql")
+ActiveRecord::MigrationContext.new(ARGV[0], ActiveRecord::SchemaMigration).migrate(ARGV[1] && ARGV[1].to_i)
+"""
+RAILS_MIGRATION = """class {name} < ActiveRecord::Migration[6.1]
+  def change
+    {body}
+  end
+end
+"""
+
+
+@pytest.mark.skipif(shutil.which("ruby") is None, reason="ruby with ActiveRecord (ruby-activerecord, ruby-pg) missing")
+def test_rails_real_activerecord_migrations(pg, pg_db, migdir, status_opts, tmp_path):
+    """Histories written by the real ActiveRecord 6.1 (Debian's ruby-activerecord)."""
+    runner = tmp_path / "migrate.rb"
+    runner.write_text(RAILS_RUNNER)
+
+    def migrate(*target):
+        run = subprocess.run(["ruby", str(runner), migdir.path, *target], env=pg.client_env(pg_db),
+                             capture_output=True, text=True, timeout=120, check=False)
+        return run.returncode, run.stdout + run.stderr
+
+    migdir({"20260101120000_create_users.rb": RAILS_MIGRATION.format(
+                name="CreateUsers", body="create_table :users do |t|\n      t.string :name\n    end"),
+            "20260105120000_add_email.rb": RAILS_MIGRATION.format(
+                name="AddEmail", body="add_column :users, :email, :string")})
+    rc, output = migrate("20260101120000")
+    assert rc == 0, output
+    result = migration_status(status_opts(path=migdir.path), False, False)
+    assert result["tool"] == "rails"
+    assert states(result) == {"20260101120000": "applied", "20260105120000": "pending"}
+    rc, output = migrate()
+    assert rc == 0, output
+    # A failing migration: ActiveRecord rolls its transaction back and records nothing (pending).
+    migdir({"20260110120000_broken.rb": RAILS_MIGRATION.format(name="Broken", body="remove_column :nope, :x")})
+    rc, output = migrate()
+    assert rc != 0
+    assert states(migration_status(status_opts(path=migdir.path), False, False)) == {
+        "20260101120000": "applied", "20260105120000": "applied", "20260110120000": "pending"}
+    # The release of the application rolled back: its files end before what the database has.
+    os.remove(os.path.join(migdir.path, "20260110120000_broken.rb"))
+    os.remove(os.path.join(migdir.path, "20260105120000_add_email.rb"))
+    behind = migration_status(status_opts(path=migdir.path), False, False)
+    assert states(behind) == {"20260101120000": "applied", "20260105120000": "ahead"}
+    assert behind["current_version"] == "20260105120000"
+
+
 LIQUIBASE_DDL = """
 CREATE TABLE databasechangelog (ID VARCHAR(255) NOT NULL, AUTHOR VARCHAR(255) NOT NULL,
     FILENAME VARCHAR(255) NOT NULL, DATEEXECUTED TIMESTAMP NOT NULL, ORDEREXECUTED INTEGER NOT NULL,
@@ -297,13 +387,21 @@ def test_liquibase_formatted_sql_changesets(pg, pg_db, migdir, status_opts):
         CREATE TABLE c (id int);
         """)})
     execute(pg, pg_db, LIQUIBASE_DDL)
-    for order, (cid, author, exectype) in enumerate((("1", "alice", "EXECUTED"), ("2", "bob", "FAILED")), 1):
+    # (test_liquibase_real.py checks the checksums against histories the real Liquibase wrote.)
+    recorded = (("1", "alice", "EXECUTED", liquibase_changeset_checksum(["CREATE TABLE a (id int);"])),
+                ("2", "bob", "FAILED", None))
+    for order, (cid, author, exectype, md5sum) in enumerate(recorded, 1):
         execute(pg, pg_db, "INSERT INTO databasechangelog (id, author, filename, dateexecuted, orderexecuted, "
-                           "exectype, md5sum) VALUES (%s, %s, 'changelog.sql', now(), %s, %s, '9:abc')",
-                (cid, author, order, exectype))
+                           "exectype, md5sum) VALUES (%s, %s, 'changelog.sql', now(), %s, %s, %s)",
+                (cid, author, order, exectype, md5sum))
     result = migration_status(status_opts(path=path), False, False)
-    assert result["tool"] == "liquibase" and result["checksum_verified"] is None
+    assert result["tool"] == "liquibase" and result["checksum_verified"].startswith("MD5")
     assert states(result) == {"1::alice": "applied", "2::bob": "failed", "3::alice": "pending"}
+    # A checksum of an older algorithm version (8:) is not compared; Liquibase rewrites it itself.
+    execute(pg, pg_db, "UPDATE databasechangelog SET md5sum = '8:0123456789abcdef0123456789abcdef' WHERE id = '1'")
+    assert states(migration_status(status_opts(path=path), False, False))["1::alice"] == "applied"
+    execute(pg, pg_db, "UPDATE databasechangelog SET md5sum = '9:0123456789abcdef0123456789abcdef' WHERE id = '1'")
+    assert states(migration_status(status_opts(path=path), False, False))["1::alice"] == "drift"
 
 
 # -- bad input ------------------------------------------------------------------------------------
@@ -359,3 +457,39 @@ def test_sqitch_change_ids_match_a_full_real_deploy(pg, pg_db, sqitch_project, s
     result = migration_status(status_opts(path=sqitch_project.path, fail_on=["drift", "pending"]), False, False)
     assert [(m["version"], m["state"]) for m in result["migrations"]] == [
         ("users", "applied"), ("orders", "applied"), ("items", "applied")]
+
+
+def test_sqitch_rework_is_matched_by_change_id(pg, pg_db, sqitch_project, status_opts):
+    """A reworked change (real 'sqitch tag' + 'sqitch rework') not yet deployed is pending, not
+    drift; a failed deploy of it is failed; once deployed, both instances are applied."""
+    target = "db:pg://%s@%s:%d/%s" % (pg.user, pg.host, pg.port, pg_db)
+    assert sqitch_project("deploy", "--target", target).returncode == 0
+    run = sqitch_project("tag", "v1.0", "-n", "release 1")
+    assert run.returncode == 0, run.stdout + run.stderr
+    run = sqitch_project("rework", "users", "-n", "users get a name")
+    assert run.returncode == 0, run.stdout + run.stderr
+    deploy_users = os.path.join(sqitch_project.path, "deploy", "users.sql")
+    assert os.path.isfile(os.path.join(sqitch_project.path, "deploy", "users@v1.0.sql"))
+    with open(deploy_users, "w") as handle:
+        handle.write("BEGIN;\nALTER TABLE users ADD COLUMN name text;\nCOMMIT;\n")
+    result = migration_status(status_opts(path=sqitch_project.path), False, False)
+    assert [(m["version"], m["state"]) for m in result["migrations"]] == [
+        ("users@v1.0", "applied"), ("orders", "applied"), ("users", "pending")]
+    assert result["current_version"] == "orders"
+    with pytest.raises(MigrationError, match="apply the pending migrations first") as info:
+        migration_status(status_opts(path=sqitch_project.path, fail_on=["pending", "drift"]), False, False)
+    assert "drift" not in info.value.message.split("—")[0]
+    # A failed deploy of the reworked change is a failure, not drift.
+    with open(deploy_users, "w") as handle:
+        handle.write("BEGIN;\nALTER TABLE no_such_table ADD COLUMN name text;\nCOMMIT;\n")
+    assert sqitch_project("deploy", "--target", target).returncode != 0
+    failed = migration_status(status_opts(path=sqitch_project.path), False, False)
+    assert states(failed) == {"users@v1.0": "applied", "orders": "applied", "users": "failed"}
+    with open(deploy_users, "w") as handle:
+        handle.write("BEGIN;\nALTER TABLE users ADD COLUMN name text;\nCOMMIT;\n")
+    run = sqitch_project("deploy", "--target", target)
+    assert run.returncode == 0, run.stdout + run.stderr
+    done = migration_status(status_opts(path=sqitch_project.path, fail_on=["pending", "failed", "drift"]),
+                            False, False)
+    assert states(done) == {"users@v1.0": "applied", "orders": "applied", "users": "applied"}
+    assert done["current_version"] == "users"

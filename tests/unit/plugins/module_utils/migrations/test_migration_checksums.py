@@ -8,9 +8,13 @@ import struct
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.checksums import (
     flyway_checksum,
+    liquibase_changeset_checksum,
     sha1_file,
     sha256_file,
     sha256_hex,
+)
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.sources import (
+    parse_liquibase_formatted_sql,
 )
 
 
@@ -58,3 +62,16 @@ def test_sha_digests_of_files(tmp_path):
     assert sha1_file(str(path)) == hashlib.sha1(b"CREATE TABLE a (id int);\n").hexdigest()  # noqa: S324
     assert sha256_file(str(path)) == hashlib.sha256(b"CREATE TABLE a (id int);\n").hexdigest()
     assert sha256_hex("CREATE TABLE a (id int);\n") == sha256_file(str(path))
+
+
+def test_liquibase_checksum_version_9():
+    # The MD5SUM Liquibase 4.28.1 stored for this changeset (tests/integration/.../test_liquibase_real.py).
+    assert liquibase_changeset_checksum(["CREATE TABLE a (id int);"]) == "9:c89e591e0fb4b4e3115b62802f20a3e5"
+    # Version 9 ignores every space, tab and line break; the rollback is not part of it.
+    changesets = parse_liquibase_formatted_sql(
+        "--liquibase formatted sql\n--changeset alice:1\nCREATE TABLE a\n  (id  int);\n--rollback DROP TABLE a;\n"
+        "--changeset \"bob\":\"x 2\" runOnChange:true\r\n--comment: made by bob\r\nSELECT 1;\r\n"
+        "/* liquibase rollback\nSELECT 2;\n*/\n")
+    assert [(a, i, sql) for a, i, _attrs, sql in changesets] == [
+        ("alice", "1", "CREATE TABLE a\n  (id  int);"), ("bob", "x 2", "SELECT 1;")]
+    assert liquibase_changeset_checksum([changesets[0][3]]) == "9:c89e591e0fb4b4e3115b62802f20a3e5"

@@ -75,7 +75,7 @@ def test_sqitch_change_id_is_a_git_style_sha1_of_the_info():
 
     pragmas, entries = sources.parse_sqitch_plan_entries(
         "%project=p\nfirst 2026-01-01T00:00:00Z A B <a@b> # hi\nsecond [first !old] 2026-01-02T00:00:00Z A <a@b>\n")
-    ids = sources.sqitch_change_ids(pragmas, entries)
+    ids = dict(zip([e["name"] for e in entries], sources.sqitch_change_ids(pragmas, entries)))
     info = b"project p\nchange first\nplanner A B <a@b>\ndate 2026-01-01T00:00:00Z\n\nhi"
     assert ids["first"] == hashlib.sha1(b"change %d\0" % len(info) + info).hexdigest()  # noqa: S324
     info2 = ("project p\nchange second\nparent %s\nplanner A <a@b>\ndate 2026-01-02T00:00:00Z\n"
@@ -88,3 +88,18 @@ def test_a_long_alembic_history_is_ordered_without_recursion(tmp_path):
         n, repr("r%04d" % (n - 1)) if n else None) for n in range(1200)}
     found, _parents = sources.scan_alembic(write(tmp_path, mapping))
     assert [s.key for s in found] == ["r%04d" % n for n in range(1200)]
+
+
+def test_sqitch_reworked_change_has_one_entry_per_instance(tmp_path):
+    # The plan as 'sqitch add users; sqitch tag v1.0; sqitch rework users' writes it; ids from 'sqitch plan'.
+    path = write(tmp_path, {
+        "sqitch.plan": "%syntax-version=1.0.0\n%project=shop\n\n"
+                       "users 2026-12-01T21:34:49Z Test User <test@example.com> # users table\n"
+                       "@v1.0 2026-12-01T21:34:50Z Test User <test@example.com> # release 1\n"
+                       "users [users@v1.0] 2026-12-01T21:34:51Z Test User <test@example.com> # users again\n",
+        "deploy/users.sql": "new", "deploy/users@v1.0.sql": "old"})
+    found, project = sources.scan_sqitch(path)
+    assert project == "shop"
+    assert [(s.key, s.script, s.change_id) for s in found] == [
+        ("users@v1.0", "deploy/users@v1.0.sql", "4eae87fb511a457c32152c8c762bb776a0aacb54"),
+        ("users", "deploy/users.sql", "8eb28fbf67f508789c458879fedad3c8af222021")]

@@ -1,0 +1,3 @@
+-- +goose Up
+-- Modify "Tenant" table
+ALTER TABLE "Tenant" ADD COLUMN "dataRetentionPeriod" text NOT NULL DEFAULT '720h';

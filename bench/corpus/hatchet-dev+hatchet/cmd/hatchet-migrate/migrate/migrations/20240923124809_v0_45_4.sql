@@ -1,0 +1,3 @@
+-- +goose Up
+-- Modify "WorkflowRun" table
+ALTER TABLE "WorkflowRun" ALTER COLUMN "duration" TYPE bigint;

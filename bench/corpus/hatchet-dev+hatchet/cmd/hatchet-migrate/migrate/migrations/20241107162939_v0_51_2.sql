@@ -1,0 +1,3 @@
+-- +goose Up
+-- Modify "StepRun" table
+ALTER TABLE "StepRun" ADD COLUMN "internalRetryCount" integer NOT NULL DEFAULT 0;

@@ -1,0 +1,1 @@
+UPDATE selfservice_errors SET nid = (SELECT id FROM networks LIMIT 1);

@@ -1,0 +1,1 @@
+ALTER TABLE tenants ADD COLUMN file_size_limit bigint DEFAULT 52428800 NOT NULL;

@@ -1,0 +1,2 @@
+
+ALTER TABLE tenants ADD COLUMN image_transformation_max_resolution int NULL;

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "WorkflowRunStep" ALTER COLUMN "ts" SET DATA TYPE TEXT;

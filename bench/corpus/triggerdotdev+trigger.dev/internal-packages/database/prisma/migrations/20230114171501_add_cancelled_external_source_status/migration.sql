@@ -1,0 +1,2 @@
+-- AlterEnum
+ALTER TYPE "ExternalSourceStatus" ADD VALUE 'CANCELLED';

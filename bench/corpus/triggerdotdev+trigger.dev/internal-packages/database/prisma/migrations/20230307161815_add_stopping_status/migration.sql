@@ -1,0 +1,2 @@
+-- AlterEnum
+ALTER TYPE "ProjectDeploymentStatus" ADD VALUE 'STOPPING';

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Task" ADD COLUMN     "noop" BOOLEAN NOT NULL DEFAULT false;

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "APIConnection" ADD COLUMN     "expiresAt" TIMESTAMP(3);

@@ -1,0 +1,415 @@
+# -*- coding: utf-8 -*-
+# Copyright: shipyard.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""migration_lint against squawk on a corpus of real migration files (bench/corpus/).
+
+squawk (PyPI ``squawk-cli``) is the measuring stick only, never a dependency:
+
+    .venv/bin/pip install squawk-cli
+    .venv/bin/python bench/lint_vs_squawk.py [--repeat 5] [--show 20]
+
+What it prints:
+
+- per rule family that both tools have (FAMILIES), the (file, family) pairs either tool flags:
+  both, ours only, squawk only, the raw agreement (both / either), and the agreement once each
+  disagreement is judged (JUDGEMENTS: a disagreement where the judgement says our verdict is the
+  right one counts as agreeing, one where squawk is right stays a disagreement, one without a
+  judgement stays one too);
+- the disagreements themselves, with the judgement and its reason;
+- the time per file of each tool: each runs as one process over the whole corpus (squawk's CLI;
+  our lint through ``migration_lint``'s service, in a fresh Python), rounds alternating, medians.
+
+Each project's directory is linted as a migration directory (in version order, so the lint
+knows the columns of the earlier files); the runner settings are the ones a user of each project
+would set: the lint looks for the lock timeout in the file (squawk does too) and reads the
+runner's markers for transactions (squawk has none, see JUDGEMENTS).  Run it on a quiet machine:
+the load average is printed first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import glob
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "corpus")
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+
+# family -> (our rules, squawk rules)
+FAMILIES = {
+    "drop_column": ({"drop_column"}, {"ban-drop-column"}),
+    "drop_table": ({"drop_table"}, {"ban-drop-table"}),
+    "drop_function_or_type": ({"drop_object"}, {"ban-drop-function", "ban-drop-type"}),
+    "rename_column": ({"rename_column"}, {"renaming-column"}),
+    "rename_table": ({"rename_table"}, {"renaming-table"}),
+    "rename_object": ({"rename_object"}, {"renaming-object"}),
+    "change_column_type": ({"change_column_type"}, {"changing-column-type"}),
+    "create_index_concurrently": ({"create_index_without_concurrently"}, {"require-concurrent-index-creation"}),
+    "drop_index_concurrently": ({"drop_index_without_concurrently"}, {"require-concurrent-index-deletion"}),
+    "constraint_not_valid": ({"constraint_without_not_valid", "validate_in_same_transaction"},
+                             {"constraint-missing-not-valid", "adding-foreign-key-constraint"}),
+    "unique_constraint": ({"unique_constraint"}, {"disallowed-unique-constraint", "adding-serial-primary-key-field"}),
+    "not_null_column": ({"not_null_without_default"}, {"adding-required-field"}),
+    "set_not_null": ({"set_not_null"}, {"adding-not-nullable-field"}),
+    "rewriting_default": ({"volatile_default"}, {"adding-field-with-default"}),
+    "char_column": ({"char_column"}, {"ban-char-field"}),
+    "lock_timeout": ({"missing_lock_timeout"}, {"require-lock-timeout"}),
+    "concurrently_in_transaction": ({"concurrently_in_transaction"}, {"ban-concurrent-index-creation-in-transaction"}),
+    "truncate_cascade": ({"truncate_cascade"}, {"ban-truncate-cascade"}),
+    "drop_default": ({"drop_default"}, {"ban-drop-default"}),
+    "unparsable": ({"invalid_file"}, {"syntax-error"}),
+}
+# What a user of each project sets for its runner (everything else: the defaults, markers read).
+PROJECT_SETTINGS = {
+    # temporal-sql-tool runs a versioned file statement by statement, outside a transaction (its
+    # files use CREATE INDEX CONCURRENTLY without any marker).
+    "temporalio+temporal": {"transactional": "no"},
+}
+OUR_FAMILY = {rule: family for family, (ours, _theirs) in FAMILIES.items() for rule in ours}
+SQUAWK_FAMILY = {rule: family for family, (_ours, theirs) in FAMILIES.items() for rule in theirs}
+
+
+def sql_files():
+    """The corpus files, one list per project directory (in the order the lint reads them)."""
+    return {project: glob.glob(os.path.join(CORPUS, project, "**", "*.sql"), recursive=True)
+            for project in sorted(os.listdir(CORPUS)) if os.path.isdir(os.path.join(CORPUS, project))}
+
+
+# -- running the tools --------------------------------------------------------------------------
+
+def import_collection():
+    from harness.playbook import collections_root
+
+    sys.path.insert(0, collections_root())
+
+
+def run_ours():
+    """Our findings as ``{file: [finding...]}`` (relative paths), linting each project directory."""
+    import_collection()
+    from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.lint import lint_service
+
+    found = collections.defaultdict(list)
+    for project in sql_files():
+        options = dict(paths=[os.path.join(CORPUS, project)], sql=None, block_on="none", block_on_rules=[],
+                       disable=[], runner_sets_lock_timeout=False, transactional="auto", fail_on_blocking=False)
+        options.update(PROJECT_SETTINGS.get(project, {}))
+        result = lint_service(options, False, False)
+        for finding in result["findings"] + result["suppressed"]:
+            found[os.path.relpath(finding["file"], CORPUS)].append(finding)
+    return found
+
+
+def squawk_binary():
+    here = os.path.join(os.path.dirname(sys.executable), "squawk")
+    return here if os.path.exists(here) else shutil.which("squawk")
+
+
+def squawk_argv(files):
+    return [squawk_binary(), "--reporter", "json", "--pg-version", "17.0", *files]
+
+
+def run_squawk(files):
+    """squawk's violations as ``{file: [violation...]}``."""
+    out = subprocess.run(squawk_argv(files), capture_output=True, text=True, check=False).stdout
+    found = collections.defaultdict(list)
+    for violation in json.loads(out or "[]"):
+        found[os.path.relpath(violation["file"], CORPUS)].append(violation)
+    return found
+
+
+def timed_rounds(files, repeat):
+    """Median wall time of each tool as one process over every file, rounds alternating."""
+    ours_argv = [sys.executable, os.path.abspath(__file__), "--ours-json"]
+    times = {"ours": [], "squawk": []}
+    for _round in range(repeat):
+        for name, argv in (("squawk", squawk_argv(files)), ("ours", ours_argv)):
+            started = time.perf_counter()
+            subprocess.run(argv, capture_output=True, check=False)
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+# -- judging the disagreements ---------------------------------------------------------------------
+
+def _text(path):
+    with open(os.path.join(CORPUS, path), encoding="utf-8", errors="replace") as handle:
+        return handle.read()
+
+
+def _down_section_only(path, line):
+    """True when ``line`` (1-based) lies in a goose/dbmate down section (squawk lints those)."""
+    lines = _text(path).splitlines()[:line]
+    marks = [text for text in lines if re.match(r"^--\s\+goose\s+(up|down)\b|^--\s*migrate:(up|down)", text, re.I)]
+    return bool(marks) and re.search(r"down", marks[-1], re.I) is not None
+
+
+class FileFacts:
+    """What a file's statements are, for checking a judgement against the SQL itself: the
+    statement at a line, the relations and objects the file created before it, and the columns
+    the project's earlier files gave each table (the lint's own schema model, replayed)."""
+
+    def __init__(self, path, model_before):
+        from ansible_collections.shipyard.deploy.plugins.module_utils.migrations import lint, markers, statements
+
+        self.lint = lint
+        self.statements = statements.split_statements(markers.up_section(_text(path)), path)
+        self.model = model_before
+
+    def at(self, line):
+        """(index, statement) of the statement that holds ``line``."""
+        index = max((i for i, s in enumerate(self.statements) if s.line <= line), default=0)
+        return index, self.statements[index]
+
+    def created_before(self, index):
+        return {self.lint._created_relation(s.node) for s in self.statements[:index]} - {None}
+
+    def model_at(self, index):
+        """The schema model right before statement ``index`` (earlier files, then this file's)."""
+        import copy
+
+        model = copy.deepcopy(self.model)
+        for statement in self.statements[:index]:
+            model.apply(statement.node)
+        return model
+
+    def defined_after(self, index):
+        return {self.lint._defined_object(s.node) for s in self.statements[index + 1:]} - {None}
+
+
+def project_models():
+    """{file: SchemaModel as it was before the file}, replaying each project in the lint's order."""
+    import copy
+
+    from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.lint import (
+        collect_sql_files,
+        lint_script,
+    )
+    from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.schema_model import SchemaModel
+
+    models = {}
+    for project in sql_files():
+        model = SchemaModel()
+        for path in collect_sql_files([os.path.join(CORPUS, project)]):
+            models[os.path.relpath(path, CORPUS)] = copy.deepcopy(model)
+            try:
+                lint_script(_text(os.path.relpath(path, CORPUS)), path, model=model)
+            except Exception:  # an unparsable file teaches the model nothing  # noqa: S112
+                continue
+    return models
+
+
+class _Created:
+    """The lint's context as far as ``_references_existing`` needs it: what the file created."""
+
+    def __init__(self, facts, index):
+        self.created = facts.created_before(index)
+
+
+def _relation(node):
+    rangevar = getattr(node, "relation", None)
+    return rangevar.relname if rangevar is not None else None
+
+
+def _cmds(node):
+    return list(getattr(node, "cmds", None) or ())
+
+
+def judge(family, path, ours, theirs, facts):
+    """``(verdict, reason)`` of one disagreement, each checked against the SQL: ``ours`` (our
+    finding, or our silence, is right), ``squawk`` (theirs is) or ``open`` (not judged)."""
+    from pglast import ast
+    from pglast.enums import AlterTableType, ConstrType
+
+    if theirs and all(_down_section_only(path, v["line"] + 1) for v in theirs):
+        return "ours", "squawk lints the down section of a goose/dbmate file, which runs only on rollback"
+    if family == "unparsable" and theirs and facts is not None:
+        return "ours", "PostgreSQL's own parser (libpg_query, through pglast) parses the file; squawk's does not"
+    if facts is None:
+        return "open", "the file does not parse"
+    if theirs and not ours:
+        index, statement = facts.at(theirs[0]["line"] + 1)
+        node, relation = statement.node, _relation(statement.node)
+        if relation and relation in facts.created_before(index):
+            return "ours", "the table was created earlier in the same file: new, empty, nobody waits on it"
+        if family == "constraint_not_valid" and any(
+                c.subtype == AlterTableType.AT_AddConstraint and c.def_.contype in (
+                    ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) for c in _cmds(node)) \
+                and any(f["rule"] == "unique_constraint" for f in facts.findings):
+            return "ours", "UNIQUE/PRIMARY KEY cannot be NOT VALID: reported by our unique_constraint rule"
+        if family == "lock_timeout":
+            if isinstance(node, ast.CreateStmt) and not facts.lint._references_existing(node, _Created(facts, index)):
+                return "ours", "CREATE TABLE referencing only tables the same file created: nobody waits on them"
+            if isinstance(node, (ast.CreateFunctionStmt, ast.CreateEnumStmt, ast.AlterEnumStmt,
+                                 ast.CompositeTypeStmt, ast.CreateDomainStmt, ast.CreateExtensionStmt)):
+                return "ours", "%s locks no table the application's queries use" % type(node).__name__
+            if isinstance(node, ast.IndexStmt) and node.concurrent:
+                return "ours", ("CREATE INDEX CONCURRENTLY takes SHARE UPDATE EXCLUSIVE, which no read or write "
+                                "conflicts with, so queries do not queue behind it")
+        if family == "change_column_type":
+            for cmd in _cmds(node):
+                if cmd.subtype == AlterTableType.AT_AlterColumnType:
+                    from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.schema_model import (
+                        type_signature,
+                        widens,
+                    )
+                    column = facts.model_at(index).column(relation, cmd.name)
+                    new = type_signature(cmd.def_.typeName)
+                    if column and widens(column["type"], new) and cmd.def_.raw_default is None:
+                        return "ours", "%s of a column the earlier statements created: catalog only" % (
+                            "the same type again" if column["type"] == new else "a widening")
+        if family == "drop_default":
+            model = facts.model_at(index)
+            for cmd in _cmds(node):
+                column = model.column(relation, cmd.name) if cmd.subtype == AlterTableType.AT_ColumnDefault else None
+                if column and not column["not_null"]:
+                    return "ours", "the column is nullable: the old version's INSERTs get NULL, nothing fails"
+        if family == "not_null_column" and any(
+                cmd.subtype == AlterTableType.AT_AddColumn and facts.lint._type_name(cmd.def_.typeName)
+                in facts.lint.SERIAL_TYPES for cmd in _cmds(node)):
+            return "ours", "a serial column has a default (nextval): NOT NULL is satisfied"
+        if family == "drop_function_or_type" and isinstance(node, ast.DropStmt):
+            kind = facts.lint.DROPPED_KINDS.get(node.removeType)
+            names = {facts.lint._object_name(obj) for obj in node.objects or ()}
+            if kind and all((kind, name) in facts.defined_after(index) for name in names):
+                return "ours", "the script creates it again later (%s), so the running version finds it" % (
+                    ", ".join(sorted(names)))
+        if family == "rewriting_default":
+            return "open", "squawk calls this default rewriting"
+    if ours and not theirs:
+        if any(f["rule"] == "invalid_file" for f in ours) is False and facts.squawk_syntax_error:
+            return "ours", "squawk cannot parse the file, so it reports nothing else about it"
+        index, statement = facts.at(ours[0]["line"])
+        node = statement.node
+        if family == "rewriting_default" and any(
+                cmd.subtype == AlterTableType.AT_AddColumn and facts.lint._rewriting_default(
+                    cmd.def_, facts.lint._type_name(cmd.def_.typeName), {c.contype for c in cmd.def_.constraints or ()})
+                for cmd in _cmds(node)):
+            return "ours", ("serial/identity/STORED generated column or a default calling a volatile or "
+                            "unknown function: PostgreSQL rewrites the table")
+        if family == "lock_timeout" and isinstance(node, (ast.CreateStmt, ast.CreateTrigStmt)):
+            return "ours", "%s locks an existing table; squawk does not check it" % type(node).__name__
+        if family == "unique_constraint" and any(
+                c.subtype == AlterTableType.AT_AddConstraint and c.def_.contype == ConstrType.CONSTR_PRIMARY
+                and not c.def_.indexname for c in _cmds(node)):
+            return "ours", "ADD PRIMARY KEY builds its index under ACCESS EXCLUSIVE; squawk checks UNIQUE only"
+        if family == "concurrently_in_transaction":
+            return "open", "the file's runner: is it in a transaction?"
+    return "open", "not judged"
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+def compare(ours, squawk):
+    """Per family: {(file): (our findings, squawk violations)} for the files either tool flags."""
+    pairs = collections.defaultdict(dict)
+    for path, findings in ours.items():
+        for finding in findings:
+            family = OUR_FAMILY.get(finding["rule"])
+            if family:
+                pairs[family].setdefault(path, ([], []))[0].append(finding)
+    for path, violations in squawk.items():
+        for violation in violations:
+            family = SQUAWK_FAMILY.get(violation["rule_name"])
+            if family:
+                pairs[family].setdefault(path, ([], []))[1].append(violation)
+    return pairs
+
+
+def report(pairs, show, facts_of):
+    total = {"pairs": 0, "both": 0, "judged_ours": 0}
+    print("%-28s %6s %6s %6s %6s %8s %8s" % ("family", "either", "both", "ours", "squawk", "raw", "judged"))
+    disagreements = []
+    for family in FAMILIES:
+        cases = pairs.get(family, {})
+        both = sum(1 for o, t in cases.values() if o and t)
+        ours_only = sum(1 for o, t in cases.values() if o and not t)
+        theirs_only = sum(1 for o, t in cases.values() if t and not o)
+        judged_ours = 0
+        for path, (o, t) in sorted(cases.items()):
+            if o and t:
+                continue
+            verdict, reason = judge(family, path, o, t, facts_of(path))
+            judged_ours += verdict == "ours"
+            disagreements.append((family, path, "ours" if o else "squawk", verdict, reason,
+                                  (o[0]["line"] if o else t[0]["line"] + 1)))
+        either = len(cases)
+        total["pairs"] += either
+        total["both"] += both
+        total["judged_ours"] += judged_ours
+        if either:
+            print("%-28s %6d %6d %6d %6d %7.1f%% %7.1f%%" % (
+                family, either, both, ours_only, theirs_only, 100.0 * both / either,
+                100.0 * (both + judged_ours) / either))
+    if total["pairs"]:
+        print("%-28s %6d %6d %6s %6s %7.1f%% %7.1f%%" % (
+            "ALL shared families", total["pairs"], total["both"], "", "", 100.0 * total["both"] / total["pairs"],
+            100.0 * (total["both"] + total["judged_ours"]) / total["pairs"]))
+    by_reason = collections.Counter((d[0], d[2], d[3], d[4]) for d in disagreements)
+    print("\ndisagreements by judgement (family, flagged by, verdict, reason): count")
+    for (family, flagged, verdict, reason), count in by_reason.most_common():
+        print("  %-26s %-6s %-6s %4d  %s" % (family, flagged, verdict, count, reason))
+    open_ones = [d for d in disagreements if d[3] != "ours"]
+    print("\nnot agreeing after judgement (%d), first %d:" % (len(open_ones), show))
+    for family, path, flagged, verdict, reason, line in open_ones[:show]:
+        print("  %-26s %s:%s flagged by %s (%s: %s)" % (family, path, line, flagged, verdict, reason))
+    return total
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--show", type=int, default=25)
+    parser.add_argument("--ours-json", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.ours_json:  # one timed process of our lint
+        json.dump({path: [f["rule"] for f in fs] for path, fs in run_ours().items()}, sys.stdout)
+        return
+    if squawk_binary() is None:
+        sys.exit("squawk not found: pip install squawk-cli into this interpreter's environment")
+    print("load average %.2f %.2f %.2f on %d CPUs" % (*os.getloadavg(), os.cpu_count()))
+    files = [f for project in sql_files().values() for f in project]
+    with open(os.path.join(CORPUS, "MANIFEST.json")) as handle:
+        manifest = json.load(handle)
+    print("corpus: %d files, %d repositories, %.1f MB" % (
+        len(files), len({m["repository"] for m in manifest}), sum(os.path.getsize(f) for f in files) / 1e6))
+    print(subprocess.run([squawk_binary(), "--version"], capture_output=True, text=True, check=True).stdout.strip())
+    ours, theirs = run_ours(), run_squawk(files)
+    pairs = compare(ours, theirs)
+    models = project_models()
+    cache = {}
+
+    def facts_of(path):
+        if path not in cache:
+            try:
+                cache[path] = FileFacts(path, models.get(path))
+                cache[path].findings = ours.get(path, [])
+                cache[path].squawk_syntax_error = any(v["rule_name"] == "syntax-error" for v in theirs.get(path, []))
+            except Exception:  # the judgement then says the file does not parse
+                cache[path] = None
+        return cache[path]
+
+    report(pairs, args.show, facts_of)
+    times = timed_rounds(files, args.repeat)
+    in_process = []
+    for _round in range(args.repeat):
+        started = time.perf_counter()
+        run_ours()
+        in_process.append(time.perf_counter() - started)
+    per_file = {name: 1000 * value / len(files) for name, value in times.items()}
+    print("\ntime per file (one process over the corpus, median of %d): squawk %.3f ms, ours %.3f ms: "
+          "ours/squawk = %.2fx" % (args.repeat, per_file["squawk"], per_file["ours"], times["ours"] / times["squawk"]))
+    print("ours in one warm process (no interpreter start, no imports): %.3f ms per file = %.2fx squawk's process"
+          % (1000 * statistics.median(in_process) / len(files), statistics.median(in_process) / times["squawk"]))
+
+
+if __name__ == "__main__":
+    main()
