@@ -331,8 +331,15 @@ def probe_postgres(target):
     started = time.monotonic()
     try:
         # a query that hangs (locks, a stuck replica) must fail the probe, not the whole task
-        with target.params.connect(options="-c statement_timeout=%d" % int(target.timeout * 1000)) as conn:
-            row = conn.execute(target.query).fetchone()
+        # a health check reads: the query runs in a READ ONLY transaction that is rolled back, so
+        # not even a writable function or a DROP in the query can change the database
+        options = "-c statement_timeout=%d -c default_transaction_read_only=on" % int(target.timeout * 1000)
+        with target.params.connect(autocommit=False, options=options) as conn:
+            conn.read_only = True
+            try:
+                row = conn.execute(target.query).fetchone()
+            finally:
+                conn.rollback()
     except PostgresError as exc:
         return ProbeResult(False, time.monotonic() - started, error=exc.message)
     except Exception as exc:  # a query error (psycopg.Error) is a failed check, not a crash

@@ -7,6 +7,8 @@ Every module is ``run_module(AnsibleModule(...), service)``: the service is a pl
 ``service(params, check_mode, diff_mode) -> dict`` that knows nothing of Ansible and raises
 :class:`ShipyardError` subclasses; this turns those into ``fail_json`` with the message and
 details, and anything unexpected into a failure that keeps the traceback (only at -vvv).
+Before the service runs, :func:`validation.check_options` refuses bad option values (NaN, NUL
+bytes, out-of-range numbers, over-long PostgreSQL names...) so nothing is touched on bad input.
 """
 
 from __future__ import annotations
@@ -14,11 +16,18 @@ from __future__ import annotations
 import traceback
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ShipyardError
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import check_options
 
 
-def run_module(module, service):
-    """Run ``service`` with the module's parameters and exit with its result dictionary."""
+def run_module(module, service, rules=None):
+    """Run ``service`` with the module's parameters and exit with its result dictionary.
+
+    ``rules`` ({option path: validation.Rule}) are checked, with the checks every option gets,
+    before the service starts. A ``warnings`` list in the result goes through ``module.warn``
+    (passing it to ``exit_json`` is deprecated in ansible-core 2.19).
+    """
     try:
+        check_options(module.params, module.argument_spec, rules)
         result = service(dict(module.params), module.check_mode, module._diff)
     except ShipyardError as exc:
         module.fail_json(msg=exc.message, **exc.details)
@@ -28,4 +37,6 @@ def run_module(module, service):
             % (type(exc).__name__, exc),
             exception=traceback.format_exc(),
         )
+    for warning in result.pop("warnings", None) or []:
+        module.warn(str(warning))
     module.exit_json(**result)

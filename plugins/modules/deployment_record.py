@@ -161,6 +161,17 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.ledger import EVENTS, run_deployment_record
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import NotEmpty, Number
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "deployment_id": NotEmpty("the deployment's id"),
+    "environment": NotEmpty("the environment's name"),
+    "application": NotEmpty("the application's name"),
+    "version": NotEmpty("the version deployed"),
+    "require_succeeded_in": NotEmpty("an environment name"),
+    "history_size": Number(0, 10000),
+}
 
 
 def main():
@@ -182,7 +193,7 @@ def main():
         required_by={"event": ["deployment_id", "environment"], "require_succeeded_in": ["version"]},
         supports_check_mode=True,
     )
-    run_module(module, run_deployment_record)
+    run_module(module, run_deployment_record, rules=RULES)
 
 
 if __name__ == "__main__":

@@ -124,6 +124,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.report.publish import RENDERERS, run_deployment_report
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import NotEmpty
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "deployment_id": NotEmpty("the deployment's id"),
+    "dest": NotEmpty("a directory or s3://bucket/prefix"),
+}
 
 
 def main():
@@ -135,7 +142,7 @@ def main():
     )
     argument_spec.update(aws_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, run_deployment_report)
+    run_module(module, run_deployment_report, rules=RULES)
 
 
 if __name__ == "__main__":

@@ -143,8 +143,16 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.status 
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import Identifier
 
 TOOL_CHOICES = ["auto", "shipyard", "flyway", "liquibase", "sqitch", "alembic", "golang_migrate", "prisma", "rails"]
+
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "history_schema": Identifier(),
+    "history_table": Identifier(),
+}
 
 
 def main():
@@ -157,7 +165,7 @@ def main():
         sqitch_project=dict(type="str"),
         fail_on=dict(type="list", elements="str", choices=FAIL_ON, default=[]),
     )
-    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), migration_status)
+    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), migration_status, rules=RULES)
 
 
 if __name__ == "__main__":

@@ -124,6 +124,14 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.notify import EVENT_STYLE, run_notify
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import NotEmpty, Number
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "webhook_url": NotEmpty("the webhook URL"),
+    "retries": Number(0, 20),
+    "timeout": Number(above=0, maximum=600),
+}
 
 
 def main():
@@ -145,7 +153,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, run_notify)
+    run_module(module, run_notify, rules=RULES)
 
 
 if __name__ == "__main__":

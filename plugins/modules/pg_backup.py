@@ -242,6 +242,16 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.backup.backup_serv
 from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
 from ansible_collections.shipyard.deploy.plugins.module_utils.storage import storage_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import NotEmpty, Number
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "compression_level": Number(1, 19, hint="3 is a good balance"),
+    "compression_threads": Number(0, 256, hint="0 uses one per CPU"),
+    "keep_last": Number(1, hint="the newest complete backup is always kept; omit keep_last to keep all"),
+    "max_age": NotEmpty("a duration such as 14d"),
+    "cleanup_partial_after": NotEmpty("a duration such as 1d"),
+}
 
 
 def main():
@@ -254,7 +264,7 @@ def main():
         keep_last=dict(type="int"),
         max_age=dict(type="str"),
     )
-    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), pg_backup)
+    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), pg_backup, rules=RULES)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.shipyard.deploy.plugins.module_utils.pg_database import run_pg_database
 from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import Identifier
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "name": Identifier(),
+    "maintenance_database": Identifier(),
+    "template": Identifier(),
+    "owner": Identifier(),
+}
 
 
 def main():
@@ -91,7 +100,7 @@ def main():
         force=dict(type="bool", default=True),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, run_pg_database)
+    run_module(module, run_pg_database, rules=RULES)
 
 
 if __name__ == "__main__":

@@ -267,6 +267,17 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.backup.restore imp
 from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
 from ansible_collections.shipyard.deploy.plugins.module_utils.storage import storage_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import Identifier, NotEmpty, Number
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "backup_id": NotEmpty("a backup id listed by pg_backup_info, or latest"),
+    "source_database": Identifier(),
+    "target": Identifier(),
+    "previous_name": Identifier(),
+    "owner": Identifier(),
+    "jobs": Number(1, 64),
+}
 
 
 def main():
@@ -291,7 +302,7 @@ def main():
         required_if=[("backup_id", "latest", ["source_database"])],
         supports_check_mode=True,
     )
-    run_module(module, restore_service)
+    run_module(module, restore_service, rules=RULES)
 
 
 if __name__ == "__main__":

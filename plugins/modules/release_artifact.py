@@ -121,6 +121,16 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.release import run_release_artifact
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import NotEmpty, Number
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "version": NotEmpty("the version to install"),
+    "source": NotEmpty("a URL, s3:// URL or local path of the artifact"),
+    "checksum": NotEmpty("sha256:<64 hex digits>"),
+    "keep": Number(1, 1000, hint="the releases the slots run are always kept"),
+    "slots": NotEmpty("the slot names"),
+}
 
 
 def main():
@@ -135,7 +145,7 @@ def main():
     )
     argument_spec.update(aws_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, run_release_artifact)
+    run_module(module, run_release_artifact, rules=RULES)
 
 
 if __name__ == "__main__":

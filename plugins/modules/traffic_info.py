@@ -76,9 +76,12 @@ slots:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
-from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import router_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import router_argument_spec, router_rules
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
 from ansible_collections.shipyard.deploy.plugins.module_utils.traffic import info_service
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = router_rules()
 
 
 def main():
@@ -89,7 +92,7 @@ def main():
         mutually_exclusive=[("alb_listener_arn", "alb_rule_arn")],
         supports_check_mode=True,
     )
-    run_module(module, info_service)
+    run_module(module, info_service, rules=RULES)
 
 
 if __name__ == "__main__":

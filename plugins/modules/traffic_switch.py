@@ -178,9 +178,17 @@ drain:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
-from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import router_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import router_argument_spec, router_rules
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
 from ansible_collections.shipyard.deploy.plugins.module_utils.traffic import switch_service
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import NotEmpty, Number
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = dict(router_rules(), **{
+    "active": NotEmpty("a slot name"),
+    "drain_timeout": Number(0, 3600),
+    "alb_stickiness_duration": Number(0, 604800),
+})
 
 
 def main():
@@ -199,7 +207,7 @@ def main():
         required_one_of=[("weights", "active")],
         supports_check_mode=True,
     )
-    run_module(module, switch_service)
+    run_module(module, switch_service, rules=RULES)
 
 
 if __name__ == "__main__":
