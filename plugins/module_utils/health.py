@@ -31,6 +31,7 @@ import time
 import traceback
 from urllib.parse import urlsplit, urlunsplit
 
+from ansible_collections.shipyard.deploy.plugins.module_utils import safe_json
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ConfigurationError,
     DependencyError,
@@ -144,7 +145,7 @@ def check_json(body, assertions):
     if not assertions:
         return []
     try:
-        document = json.loads(body)
+        document = safe_json.loads(body)
     except ValueError:
         return ["body is not JSON (expected fields %s): %r" % (", ".join(sorted(assertions)), body[:BODY_EXCERPT])]
     failures = []

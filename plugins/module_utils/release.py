@@ -27,7 +27,7 @@ import shutil
 import tarfile
 import tempfile
 
-from ansible_collections.shipyard.deploy.plugins.module_utils import storage
+from ansible_collections.shipyard.deploy.plugins.module_utils import safe_json, storage
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError, ShipyardError
 
 MARKER = ".shipyard-release.json"
@@ -147,7 +147,7 @@ def unpack(archive, dest):
 def read_marker(release_dir):
     try:
         with open(os.path.join(release_dir, MARKER)) as handle:
-            return json.load(handle)
+            return safe_json.loads(handle.read())
     except (OSError, ValueError):
         return None
 

@@ -192,6 +192,9 @@ class LocalStore(Store):
     def list(self, prefix=""):
         found = []
         if not os.path.isdir(self.root):
+            if os.path.exists(self.root):
+                raise StorageError("location %s is not a directory; give the directory the backups are in"
+                                   % self.root)
             return found
         for dirpath, dirnames, filenames in os.walk(self.root, onerror=self._walk_error):
             # Hidden entries are partial writes (ours) or someone else's; never list them.

@@ -20,6 +20,7 @@ import random
 import string
 import time
 
+from ansible_collections.shipyard.deploy.plugins.module_utils import safe_json
 from ansible_collections.shipyard.deploy.plugins.module_utils.analysis.rules import measurement
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import AnalysisError, ConfigurationError
 from ansible_collections.shipyard.deploy.plugins.module_utils.health import new_http_session, redact_url
@@ -101,7 +102,7 @@ class PrometheusClient:
                     last = "HTTP %d" % response.status_code
                 else:
                     try:
-                        payload = response.json()
+                        payload = safe_json.loads(response.content)
                     except ValueError:
                         raise AnalysisError("Prometheus at %s answered HTTP %d with a body that is not JSON: %r"
                                             % (redact_url(self.url), response.status_code,

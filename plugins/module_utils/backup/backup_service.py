@@ -10,37 +10,13 @@ same checks, writes nothing, and predicts what retention would delete.
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
-
 from ansible_collections.shipyard.deploy.plugins.module_utils import postgres, storage
 from ansible_collections.shipyard.deploy.plugins.module_utils.backup import manifest as manifests
 from ansible_collections.shipyard.deploy.plugins.module_utils.backup import retention, stream
+from ansible_collections.shipyard.deploy.plugins.module_utils.backup.interrupt import terminate_cleanly
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError
 
 NEW_BACKUP = "(new backup)"
-
-
-@contextlib.contextmanager
-def terminate_cleanly():
-    """Turn SIGTERM into SystemExit while a backup runs, so a killed task still aborts its writes.
-
-    Ansible stops a timed-out or cancelled module with SIGTERM; Python would otherwise die at
-    once, leaving a partial file or an open multipart upload behind.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _exit(signum, _frame):
-        raise SystemExit("pg_backup interrupted by signal %d; partial backup removed" % signum)
-
-    previous = signal.signal(signal.SIGTERM, _exit)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _complete_ids(entries):
@@ -98,7 +74,7 @@ def pg_backup(params, check_mode, diff_mode):
                           ", then delete %d old backup(s)" % len(deleted) if deleted else ""))
         after = [*_complete_ids(before), NEW_BACKUP]
     else:
-        with terminate_cleanly():
+        with terminate_cleanly("pg_backup", "partial backup removed"):
             doc = stream.dump_to_store(
                 conn_params, store, pg_dump, pg_dump_version, server_text, database,
                 compression_level=level or 1, threads=threads, conn=conn,

@@ -15,6 +15,7 @@ import json
 import re
 import secrets
 
+from ansible_collections.shipyard.deploy.plugins.module_utils import safe_json
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError, IntegrityError
 from ansible_collections.shipyard.deploy.plugins.module_utils.storage import StorageNotFound
 
@@ -161,8 +162,8 @@ def load_manifest(store, backup_id):
         raise IntegrityError("manifest missing for backup %s in %s: the backup is incomplete (or "
                              "was never made); use another backup" % (backup_id, store.location)) from None
     try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        doc = safe_json.loads(raw)
+    except ValueError as exc:
         raise IntegrityError("manifest of backup %s in %s is not valid JSON (%s); the backup cannot "
                              "be trusted, use another one" % (backup_id, store.location, exc)) from None
     return validate_manifest(doc, backup_id)

@@ -29,9 +29,8 @@ import time
 
 from ansible_collections.shipyard.deploy.plugins.module_utils import postgres
 from ansible_collections.shipyard.deploy.plugins.module_utils.backup import manifest as manifests
-
-# One place imports zstandard and says how to install it; the restore side already does.
-from ansible_collections.shipyard.deploy.plugins.module_utils.backup.restore import require_zstandard, zstandard
+from ansible_collections.shipyard.deploy.plugins.module_utils.backup.databases import TABLES_SQL
+from ansible_collections.shipyard.deploy.plugins.module_utils.backup.verified_stream import require_zstandard, zstandard
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     BackupError,
     PostgresError,
@@ -42,23 +41,6 @@ CHUNK_SIZE = 1024 * 1024
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux; the constant is missing before 3.10
 STDERR_LIMIT = 64 * 1024
 COUNT_BATCH = 200
-
-# Every ordinary table of the database, as pg_dump sees it: not temporary, not a member of an
-# extension (pg_dump leaves those to CREATE EXTENSION), not in a system schema.
-TABLES_SQL = """
-SELECT n.nspname, c.relname
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r'
-  AND c.relpersistence <> 't'
-  AND n.nspname <> 'information_schema'
-  AND n.nspname NOT LIKE 'pg\\_%'
-  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                  WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
-                    AND d.deptype = 'e')
-ORDER BY 1, 2
-"""
-
 
 def default_threads():
     """zstd worker threads when none are asked for: every CPU this process may use."""
