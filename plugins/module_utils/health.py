@@ -28,40 +28,24 @@ import math
 import re
 import socket
 import time
-import traceback
 from urllib.parse import urlsplit, urlunsplit
 
-from ansible_collections.shipyard.deploy.plugins.module_utils import safe_json
+from ansible_collections.shipyard.deploy.plugins.module_utils import http, safe_json
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ConfigurationError,
-    DependencyError,
     HealthCheckError,
     PostgresError,
 )
 
 try:
     import requests
-    import requests.adapters
-except ImportError:  # pragma: no cover - reported by require_requests()
+except ImportError:  # pragma: no cover - reported by http.require_requests()
     requests = None
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
-else:
-    REQUESTS_IMPORT_ERROR = None
 
 TARGET_TYPES = ("http", "tcp", "postgres")
 # Characters of a response body quoted in an error message: enough to recognise an error page.
 BODY_EXCERPT = 200
 _MISSING = object()
-
-
-def require_requests():
-    """Raise DependencyError when the ``requests`` library is not importable."""
-    if requests is None:
-        raise DependencyError(
-            "the Python library requests is required on the host that runs this task; "
-            "install it with 'pip install requests' into the interpreter Ansible uses",
-            import_error=REQUESTS_IMPORT_ERROR,
-        )
 
 
 # --- latency statistics -------------------------------------------------------------------------
@@ -231,10 +215,7 @@ class Target:
         if validate is None:
             validate = defaults.get("validate_certs")
         # verification is off only when someone said so explicitly
-        validate = validate is not False
-        ca_path = spec.get("ca_path") or defaults.get("ca_path")
-        # requests takes the CA bundle in place of True; False turns verification off.
-        self.verify = (ca_path or True) if validate else False
+        self.verify = http.tls_verify(validate is not False, spec.get("ca_path") or defaults.get("ca_path"))
         self.follow_redirects = bool(spec.get("follow_redirects"))
 
     def _init_postgres(self, spec):
@@ -272,34 +253,16 @@ class ProbeResult:
         self.value = value
 
 
-def new_http_session(pool_size):
-    """A requests session whose connection pool keeps ``pool_size`` connections per host."""
-    require_requests()
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
-
-
-def _short_error(exc):
-    text = str(exc).strip() or type(exc).__name__
-    # urllib3 nests the cause in long reprs; the last part is the one an operator can act on.
-    match = re.search(r"\(Caused by \w+\((?:.*?: )?(.*)\)\)\s*$", text)
-    if match:
-        text = match.group(1).strip("'\" ")
-    return "%s: %s" % (type(exc).__name__, text[:300])
-
-
 def probe_http(target, session):
     """Send one request to an HTTP target and check status, body pattern, JSON fields and latency."""
     started = time.monotonic()
     try:
-        response = session.request(target.method, target.url, headers=target.headers, timeout=target.timeout,
-                                   verify=target.verify, allow_redirects=target.follow_redirects)
+        response = session.request(target.method, target.url, headers=target.headers,
+                                   timeout=http.timeouts(target.timeout), verify=target.verify,
+                                   allow_redirects=target.follow_redirects)
         body = response.text
     except requests.RequestException as exc:
-        return ProbeResult(False, time.monotonic() - started, error=_short_error(exc))
+        return ProbeResult(False, time.monotonic() - started, error=http.short_error(exc))
     latency = time.monotonic() - started
     problems = []
     if response.status_code not in target.status_codes:
@@ -345,7 +308,7 @@ def probe_postgres(target):
         return ProbeResult(False, time.monotonic() - started, error=exc.message)
     except Exception as exc:  # a query error (psycopg.Error) is a failed check, not a crash
         return ProbeResult(False, time.monotonic() - started,
-                           error="query %r failed on %s: %s" % (target.query, target.describe(), _short_error(exc)))
+                           error="query %r failed on %s: %s" % (target.query, target.describe(), http.short_error(exc)))
     latency = time.monotonic() - started
     problems = _latency_problem(target, latency)
     value = row[0] if row else None
@@ -455,10 +418,11 @@ def wait_for_targets(targets, timeout=60.0, interval=1.0, success_threshold=1, f
     start_period_ends = None if start_period is None else started + start_period
     states = [TargetState(t, start_period_ends) for t in targets]
     pool_size = max(1, min(workers, len(targets)))
-    session = new_http_session(pool_size) if any(t.type == "http" for t in targets) else None
+    session = http.new_session(pool_size) if any(t.type == "http" for t in targets) else None
     inflight = {}
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=pool_size) as executor:
+        executor = concurrent.futures.ThreadPoolExecutor(max_workers=pool_size)
+        try:
             while True:
                 now = clock()
                 busy = {id(s) for s in inflight.values()}
@@ -483,6 +447,11 @@ def wait_for_targets(targets, timeout=60.0, interval=1.0, success_threshold=1, f
                     state = inflight.pop(future)
                     state.record(future.result(), state.probed_at, success_threshold, failure_threshold)
                     state.next_due = state.probed_at + interval
+        except BaseException:
+            # interrupted (the module deadline, a signal): do not wait for probes stuck in the network
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        executor.shutdown(wait=True)
     finally:
         if session is not None:
             session.close()

@@ -18,6 +18,7 @@ Rules are keyed by option path: ``"jobs"``, ``"rules.max_error_rate"``, ``"targe
 from __future__ import annotations
 
 import math
+import os
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError
 
@@ -92,6 +93,17 @@ class NotEmpty(Rule):
             return
         if (isinstance(value, str) and not value.strip()) or (isinstance(value, (list, dict)) and not value):
             raise invalid(name, value, "is empty; give %s or omit the option" % self.what)
+
+
+class AbsolutePath(Rule):
+    """A path that must be absolute: a module's working directory is not the playbook's."""
+
+    def check(self, name, value):
+        if value is None:
+            return
+        if not os.path.isabs(value):
+            raise invalid(name, value, "is a relative path; give an absolute path (a module runs in a temporary "
+                          "directory, not where the playbook is)")
 
 
 def invalid(name, value, problem):

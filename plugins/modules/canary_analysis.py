@@ -30,6 +30,8 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+extends_documentation_fragment:
+  - shipyard.deploy.deadline
 options:
   source:
     description:
@@ -396,6 +398,7 @@ window:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.analysis.canary import analyze_canary
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
 from ansible_collections.shipyard.deploy.plugins.module_utils.validation import NotEmpty, Number
 
@@ -473,6 +476,7 @@ def main():
         )),
         consecutive_failures=dict(type="int", default=0),
     )
+    argument_spec.update(deadline_argument_spec())
     module = AnsibleModule(
         argument_spec=argument_spec,
         required_if=[("source", "haproxy", ["haproxy"]), ("source", "prometheus", ["prometheus"])],

@@ -33,6 +33,8 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+extends_documentation_fragment:
+  - shipyard.deploy.deadline
 options:
   targets:
     description:
@@ -386,6 +388,7 @@ elapsed:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.health import check_health
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
 from ansible_collections.shipyard.deploy.plugins.module_utils.validation import Identifier, NotEmpty, Number
@@ -453,6 +456,7 @@ def main():
         ca_path=dict(type="path"),
         workers=dict(type="int", default=32),
     )
+    argument_spec.update(deadline_argument_spec())
     run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), check_health, rules=RULES)
 
 

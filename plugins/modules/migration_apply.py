@@ -28,6 +28,7 @@ description:
 author:
   - Shipyard Deploy Maintainers (@shipyard-deploy)
 extends_documentation_fragment:
+  - shipyard.deploy.deadline.long
   - ansible.builtin.action_common_attributes
   - shipyard.deploy.postgres
 attributes:
@@ -191,6 +192,7 @@ failed_version:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import LONG_DEADLINE, deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.runner import apply_migrations
 from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
@@ -221,6 +223,7 @@ def main():
         ledger_schema=dict(type="str", default="public"),
         ledger_table=dict(type="str", default="shipyard_schema_history"),
     )
+    argument_spec.update(deadline_argument_spec(LONG_DEADLINE))
     run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), apply_migrations, rules=RULES)
 
 

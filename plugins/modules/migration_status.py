@@ -29,6 +29,7 @@ description:
 author:
   - Shipyard Deploy Maintainers (@shipyard-deploy)
 extends_documentation_fragment:
+  - shipyard.deploy.deadline
   - ansible.builtin.action_common_attributes
   - shipyard.deploy.postgres
 attributes:
@@ -137,6 +138,7 @@ checksum_verified:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.status import (
     FAIL_ON,
     migration_status,
@@ -165,6 +167,7 @@ def main():
         sqitch_project=dict(type="str"),
         fail_on=dict(type="list", elements="str", choices=FAIL_ON, default=[]),
     )
+    argument_spec.update(deadline_argument_spec())
     run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), migration_status, rules=RULES)
 
 

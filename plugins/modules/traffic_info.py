@@ -18,6 +18,7 @@ description:
     C(nginx): the upstream block of O(nginx_include) (a missing file reads as 0% everywhere).
     C(aws_alb): the weights of the target groups in the listener's or rule's forward action."
 extends_documentation_fragment:
+  - shipyard.deploy.deadline
   - shipyard.deploy.router
   - shipyard.deploy.aws
 attributes:
@@ -76,6 +77,7 @@ slots:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import router_argument_spec, router_rules
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
 from ansible_collections.shipyard.deploy.plugins.module_utils.traffic import info_service
@@ -87,6 +89,7 @@ RULES = router_rules()
 def main():
     argument_spec = router_argument_spec()
     argument_spec.update(aws_argument_spec())
+    argument_spec.update(deadline_argument_spec())
     module = AnsibleModule(
         argument_spec=argument_spec,
         mutually_exclusive=[("alb_listener_arn", "alb_rule_arn")],

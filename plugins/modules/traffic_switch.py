@@ -32,6 +32,7 @@ description:
   - Bad input (weights not summing to 100, an unknown slot, an unreachable socket) fails before anything
     is changed.
 extends_documentation_fragment:
+  - shipyard.deploy.deadline
   - shipyard.deploy.router
   - shipyard.deploy.aws
 attributes:
@@ -178,6 +179,7 @@ drain:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import router_argument_spec, router_rules
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
 from ansible_collections.shipyard.deploy.plugins.module_utils.traffic import switch_service
@@ -201,6 +203,7 @@ def main():
         alb_stickiness_duration=dict(type="int"),
     )
     argument_spec.update(aws_argument_spec())
+    argument_spec.update(deadline_argument_spec())
     module = AnsibleModule(
         argument_spec=argument_spec,
         mutually_exclusive=[("weights", "active"), ("alb_listener_arn", "alb_rule_arn")],

@@ -61,6 +61,27 @@ def drop_database(conn, name, server_major):
     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}" + force).format(sql.Identifier(name)))
 
 
+def cluster_identifier(conn_params):
+    """``(system identifier, warning)`` of the server: pg_control_system() tells clusters apart.
+
+    Reading it needs superuser or EXECUTE on pg_control_system(); without that the identifier is
+    None and the warning says how to grant it.
+    """
+    try:
+        with conn_params.connect() as conn:
+            row = conn.execute("SELECT system_identifier::text FROM pg_catalog.pg_control_system()").fetchone()
+    except Exception as exc:
+        if pg_errors is None or not isinstance(exc, pg_errors.Error):
+            raise
+        # a refusal only costs the identifier, never the backup
+        if isinstance(exc, pg_errors.InsufficientPrivilege):
+            return None, ("the backup does not record its cluster's system identifier: the role may not call "
+                          "pg_control_system(); GRANT EXECUTE ON FUNCTION pg_control_system() TO the backup role "
+                          "so that latest can tell clusters sharing this location apart")
+        return None, "the backup does not record its cluster's system identifier: %s" % str(exc).strip()
+    return (row[0] if row else None), None
+
+
 def count_rows(conn, tables):
     """Row counts of ``tables`` (``schema.table`` names) and of every table a backup would count.
 

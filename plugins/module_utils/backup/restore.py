@@ -174,16 +174,28 @@ class Restore:
     def resolve(self):
         """Find the backup and load a manifest that belongs to it."""
         params = self.params
-        requested = params.get("backup_id") or "latest"
+        requested = params.get("backup_id")
+        if requested is None:
+            requested = "latest"
+        elif not requested.strip():
+            # an empty id must never mean "the newest one"
+            raise ConfigurationError("backup_id is empty; give an id listed by pg_backup_info, or latest")
         source = params.get("source_database")
         if requested == "latest" and not source:
             raise ConfigurationError(
                 "backup_id=latest needs source_database (the database whose newest backup to restore), "
                 "so that a shared location never hands you another database's backup"
             )
-        backup_id = manifests.resolve_backup_id(self.store, requested, database=source)
+        backup_id = manifests.resolve_backup_id(self.store, requested, database=source,
+                                                system_identifier=params.get("source_system_identifier"))
         manifest = manifests.load_manifest(self.store, backup_id)
         check_manifest(manifest, backup_id, source)
+        cluster = params.get("source_system_identifier")
+        if cluster and manifest.get("system_identifier") not in (None, str(cluster)):
+            raise IntegrityError(
+                "backup %s was made from the cluster with system identifier %s, not %s (source_system_identifier); "
+                "pick a backup of that cluster" % (backup_id, manifest.get("system_identifier"), cluster),
+                backup_id=backup_id)
         self.backup_id, self.manifest = backup_id, manifest
         self.result.update({
             "backup_id": backup_id,

@@ -174,7 +174,7 @@ def _stop(proc):
 
 
 def dump_to_store(params, store, pg_dump, pg_dump_version, server_version, database,
-                  compression_level=1, threads=0, backup_id=None, conn=None):
+                  compression_level=1, threads=0, backup_id=None, conn=None, system_identifier=None):
     """Make one backup of ``database`` into ``store``; return its manifest (already published).
 
     ``conn`` (optional) is a fresh non-autocommit connection to use for the snapshot; it is
@@ -233,7 +233,7 @@ def dump_to_store(params, store, pg_dump, pg_dump_version, server_version, datab
     duration = time.monotonic() - started
     doc = manifests.build_manifest(
         backup_id, database, created_at, server_version, pg_dump_version, sink.size,
-        sink.digest.hexdigest(), read, counter.counts, duration,
+        sink.digest.hexdigest(), read, counter.counts, duration, system_identifier=system_identifier,
     )
     try:
         manifests.publish_manifest(store, doc)
