@@ -121,3 +121,45 @@ def test_manifest_records_the_cluster_and_a_new_location_is_0700(pg, small_db, s
     assert manifest["system_identifier"] == expected == done["system_identifier"]
     assert info(location, system_identifier=expected)["complete_ids"] == [done["backup_id"]]
     assert info(location, system_identifier="1")["complete_ids"] == []
+
+
+def test_deadline_stops_a_backup_and_removes_its_partial_file(playbook, big_db, backup_options, tmp_path):
+    """Through ansible-playbook: a backup that outlives its deadline stops, leaves nothing, and its
+    pg_dump does not run on."""
+    from harness.playbook import play
+
+    location = tmp_path / "b"
+    # level 19 makes the dump take far longer than the deadline (level 1 can finish in 2 s)
+    args = dict(backup_options(big_db, location), deadline=2, compression_level=19)
+    started = time.monotonic()
+    run = playbook.run(play([{"name": "backup", "shipyard.deploy.pg_backup": args, "ignore_errors": True}]))
+    elapsed = time.monotonic() - started
+    result = run.task("backup")
+    assert run.status("backup") == "failed"
+    assert "pg_backup did not finish within its deadline of 2 seconds" in result["msg"], result["msg"]
+    assert result.get("deadline_exceeded") is True
+    assert partial_bytes(location) == 0 and not any(files for _d, _s, files in os.walk(location))
+    assert elapsed < 60
+    # the module's pg_dump did not run on (it is told apart from other tests' by its PGDATABASE)
+    time.sleep(1)
+    assert pg_dumps_of(big_db) == []
+
+
+def pg_dumps_of(database):
+    """PIDs of dumping pg_dump processes whose environment names ``database``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                cmdline = handle.read()
+            if b"pg_dump" not in cmdline or b"--snapshot=" not in cmdline:
+                continue
+            with open("/proc/%s/environ" % entry, "rb") as handle:
+                environ = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if ("PGDATABASE=" + database).encode() in environ:
+            found.append(int(entry))
+    return found
