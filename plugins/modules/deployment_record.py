@@ -72,7 +72,7 @@ options:
   event_id:
     description:
       - Identifier of this event. An append whose id is already in the ledger writes nothing
-        (RV(changed=false)), so a task retried after a failure never records the event twice.
+        (C(changed=false)), so a task retried after a failure never records the event twice.
       - Defaults to a digest of O(deployment_id), O(environment), O(application), O(version), O(event) and
         O(data) - the same event recorded twice is one event. Give distinct ids to record identical events
         on purpose (a repeated C(note)).
@@ -144,7 +144,7 @@ skipped_lines:
   sample: [{line: 17, reason: "not JSON (Expecting value: line 1 column 1 (char 0))"}]
 record:
   description: The record appended (or that would be, in check mode), with its C(event_id). When the event
-    was already in the ledger, nothing is appended and RV(changed) is false.
+    was already in the ledger, nothing is appended and C(changed) is false.
   returned: when O(event) is given
   type: dict
   sample: {time: "2026-11-22T04:01:02.123456Z", deployment_id: "shop-20261122-0401", environment: production,
