@@ -154,13 +154,13 @@ class S3Ledger:
         self.skipped = []
 
     def _call(self, action, func, **kwargs):
+        """One S3 call on the ledger object; failures become the StorageError of ``storage.s3_error``."""
         try:
             return aws.retry()(func)(Bucket=self.bucket, Key=self.key, **kwargs)
         except Exception as exc:
             error = storage.s3_error(action, self.location, exc, bucket=self.bucket)
-            if isinstance(error, storage.StorageNotFound):
-                raise error from None
-            raise LedgerError("ledger: " + error.message) from None
+            error.code = aws.error_code(exc)
+            raise error from None
 
     def _get(self):
         try:
@@ -193,12 +193,9 @@ class S3Ledger:
                 self._call("write", self.client.put_object, Body=data + line,
                            ContentType="application/x-ndjson", **condition)
                 return True
-            except LedgerError:
-                raise
-            except storage.StorageNotFound:
-                raise LedgerError("the ledger %s disappeared while writing; retry" % self.location) from None
             except StorageError as exc:
-                if "PreconditionFailed" not in exc.message and "ConditionalRequestConflict" not in exc.message:
+                if getattr(exc, "code", None) not in ("PreconditionFailed", "ConditionalRequestConflict", "412",
+                                                      "409"):
                     raise LedgerError("ledger: " + exc.message) from None
             # another writer got there first: read again and retry after a short jittered pause
             http.pause(attempt, base=0.05, cap=2.0)
