@@ -11,7 +11,7 @@ import time
 import traceback
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import DependencyError, ShipyardError
-from ansible_collections.shipyard.deploy.plugins.module_utils.http import backoff_delay
+from ansible_collections.shipyard.deploy.plugins.module_utils.http_client import backoff_delay
 
 # boto3 takes ~0.4 s to import; load it on first use so that modules which only may talk to AWS
 # (traffic_switch with HAProxy, deployment_record with a file ledger) do not pay for it.

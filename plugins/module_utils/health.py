@@ -30,7 +30,7 @@ import socket
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-from ansible_collections.shipyard.deploy.plugins.module_utils import http, safe_json
+from ansible_collections.shipyard.deploy.plugins.module_utils import http_client, safe_json
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ConfigurationError,
     HealthCheckError,
@@ -39,7 +39,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
 
 try:
     import requests
-except ImportError:  # pragma: no cover - reported by http.require_requests()
+except ImportError:  # pragma: no cover - reported by http_client.require_requests()
     requests = None
 
 TARGET_TYPES = ("http", "tcp", "postgres")
@@ -215,7 +215,7 @@ class Target:
         if validate is None:
             validate = defaults.get("validate_certs")
         # verification is off only when someone said so explicitly
-        self.verify = http.tls_verify(validate is not False, spec.get("ca_path") or defaults.get("ca_path"))
+        self.verify = http_client.tls_verify(validate is not False, spec.get("ca_path") or defaults.get("ca_path"))
         self.follow_redirects = bool(spec.get("follow_redirects"))
 
     def _init_postgres(self, spec):
@@ -258,11 +258,11 @@ def probe_http(target, session):
     started = time.monotonic()
     try:
         response = session.request(target.method, target.url, headers=target.headers,
-                                   timeout=http.timeouts(target.timeout), verify=target.verify,
+                                   timeout=http_client.timeouts(target.timeout), verify=target.verify,
                                    allow_redirects=target.follow_redirects)
         body = response.text
     except requests.RequestException as exc:
-        return ProbeResult(False, time.monotonic() - started, error=http.short_error(exc))
+        return ProbeResult(False, time.monotonic() - started, error=http_client.short_error(exc))
     latency = time.monotonic() - started
     problems = []
     if response.status_code not in target.status_codes:
@@ -307,8 +307,9 @@ def probe_postgres(target):
     except PostgresError as exc:
         return ProbeResult(False, time.monotonic() - started, error=exc.message)
     except Exception as exc:  # a query error (psycopg.Error) is a failed check, not a crash
+        reason = http_client.short_error(exc)
         return ProbeResult(False, time.monotonic() - started,
-                           error="query %r failed on %s: %s" % (target.query, target.describe(), http.short_error(exc)))
+                           error="query %r failed on %s: %s" % (target.query, target.describe(), reason))
     latency = time.monotonic() - started
     problems = _latency_problem(target, latency)
     value = row[0] if row else None
@@ -418,7 +419,7 @@ def wait_for_targets(targets, timeout=60.0, interval=1.0, success_threshold=1, f
     start_period_ends = None if start_period is None else started + start_period
     states = [TargetState(t, start_period_ends) for t in targets]
     pool_size = max(1, min(workers, len(targets)))
-    session = http.new_session(pool_size) if any(t.type == "http" for t in targets) else None
+    session = http_client.new_session(pool_size) if any(t.type == "http" for t in targets) else None
     inflight = {}
     try:
         executor = concurrent.futures.ThreadPoolExecutor(max_workers=pool_size)

@@ -28,7 +28,7 @@ import json
 import os
 import re
 
-from ansible_collections.shipyard.deploy.plugins.module_utils import aws, http, safe_json, storage
+from ansible_collections.shipyard.deploy.plugins.module_utils import aws, http_client, safe_json, storage
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ConfigurationError,
     ShipyardError,
@@ -198,7 +198,7 @@ class S3Ledger:
                                                       "409"):
                     raise LedgerError("ledger: " + exc.message) from None
             # another writer got there first: read again and retry after a short jittered pause
-            http.pause(attempt, base=0.05, cap=2.0)
+            http_client.pause(attempt, base=0.05, cap=2.0)
         raise LedgerError("the ledger %s kept changing under us; %d attempts lost the race" % (self.location, attempts))
 
 
@@ -362,9 +362,9 @@ def run_deployment_record(params, check_mode, diff_mode):
     environment, application = params["environment"], params["application"]
     result = {"changed": False, "ledger": ledger.location, "skipped_lines": list(ledger.skipped)}
     if ledger.skipped:
+        lines = ", ".join(str(s["line"]) for s in ledger.skipped[:20])
         result["warnings"] = ["the ledger %s has %d line(s) that are not records and were skipped (lines %s); "
-                              "see skipped_lines" % (ledger.location, len(ledger.skipped),
-                                                      ", ".join(str(s["line"]) for s in ledger.skipped[:20]))]
+                              "see skipped_lines" % (ledger.location, len(ledger.skipped), lines)]
     if params["require_succeeded_in"]:
         gate = params["require_succeeded_in"]
         if not succeeded_in(records, gate, application, params["version"]):

@@ -15,7 +15,7 @@ import re
 import time
 import traceback
 
-from ansible_collections.shipyard.deploy.plugins.module_utils import http
+from ansible_collections.shipyard.deploy.plugins.module_utils import http_client
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ConfigurationError,
     DependencyError,
@@ -78,12 +78,12 @@ def deliver(url, payload, attempts=3, timeout=10.0, base_delay=1.0, session=None
     if requests is None:
         raise DependencyError("the Python library requests is required on the host that runs this task",
                               import_error=REQUESTS_IMPORT_ERROR)
-    session = session or http.new_session(1)
+    session = session or http_client.new_session(1)
     status, error = None, None
     for attempt in range(1, attempts + 1):
-        delay = http.backoff_delay(attempt, base_delay, cap=30.0)
+        delay = http_client.backoff_delay(attempt, base_delay, cap=30.0)
         try:
-            response = session.post(url, json=payload, timeout=http.timeouts(timeout))
+            response = session.post(url, json=payload, timeout=http_client.timeouts(timeout))
             status = response.status_code
             if 200 <= status < 300:
                 return {"delivered": True, "attempts": attempt, "status_code": status, "error": None}
@@ -95,7 +95,7 @@ def deliver(url, payload, attempts=3, timeout=10.0, base_delay=1.0, session=None
         except requests.RequestException as exc:
             # requests puts the URL in most messages; name only the kind of failure
             error = "could not reach the webhook (%s)" % (
-                "timed out after %gs" % timeout if http.is_timeout(exc) else type(exc).__name__)
+                "timed out after %gs" % timeout if http_client.is_timeout(exc) else type(exc).__name__)
         if attempt < attempts:
             time.sleep(delay)
     return {"delivered": False, "attempts": attempt, "status_code": status, "error": error}

@@ -27,7 +27,7 @@ import shutil
 import tarfile
 import tempfile
 
-from ansible_collections.shipyard.deploy.plugins.module_utils import http, safe_json, storage
+from ansible_collections.shipyard.deploy.plugins.module_utils import http_client, safe_json, storage
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError, ShipyardError
 
 MARKER = ".shipyard-release.json"
@@ -61,7 +61,7 @@ def open_source(source, aws_options=None, timeout=60, verify=True):
     """A streaming binary reader for a path, an http(s) URL or s3://bucket/key.
 
     Downloads go through the HTTP layer: ``timeout`` bounds the connect and each read,
-    ``verify`` is :func:`http.tls_verify` of the module's TLS options.
+    ``verify`` is :func:`http_client.tls_verify` of the module's TLS options.
     """
     if source.startswith("s3://"):
         bucket_path, _sep, key = source[len("s3://"):].rpartition("/")
@@ -70,13 +70,13 @@ def open_source(source, aws_options=None, timeout=60, verify=True):
         store = storage.open_store("s3://" + bucket_path, aws_options or {})
         return store.open_reader(key)
     if source.startswith(("http://", "https://")):
-        session = http.new_session(1)
+        session = http_client.new_session(1)
         try:
-            response = session.get(source, stream=True, timeout=http.timeouts(timeout), verify=verify)
-        except http.requests.RequestException as exc:
+            response = session.get(source, stream=True, timeout=http_client.timeouts(timeout), verify=verify)
+        except http_client.requests.RequestException as exc:
             raise ReleaseError("cannot fetch %s: %s" % (
-                describe_source(source), "no answer within %gs (timeout)" % timeout if http.is_timeout(exc)
-                else http.short_error(exc))) from None
+                describe_source(source), "no answer within %gs (timeout)" % timeout if http_client.is_timeout(exc)
+                else http_client.short_error(exc))) from None
         if response.status_code != 200:
             raise ReleaseError("cannot fetch %s: HTTP %d" % (describe_source(source), response.status_code))
         response.raw.decode_content = True
@@ -221,7 +221,7 @@ def run_release_artifact(params, check_mode, diff_mode):
             os.makedirs(releases_dir, exist_ok=True)
             archive, size = fetch_verified(
                 params["source"], checksum, releases_dir, params, timeout=params.get("timeout") or 60,
-                verify=http.tls_verify(params.get("validate_certs"), params.get("ca_path")))
+                verify=http_client.tls_verify(params.get("validate_certs"), params.get("ca_path")))
             staging = tempfile.mkdtemp(prefix=".unpack-%s-" % version, dir=releases_dir)
             try:
                 unpack(archive, staging)

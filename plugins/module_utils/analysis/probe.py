@@ -20,7 +20,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.health import (
     latency_summary,
     probe_http,
 )
-from ansible_collections.shipyard.deploy.plugins.module_utils.http import new_session as new_http_session
+from ansible_collections.shipyard.deploy.plugins.module_utils.http_client import new_session as new_http_session
 
 LATENCY_METRICS = ("p50", "p95", "p99", "avg", "max")
 # Distinct error messages kept per slot in the result: enough to see what went wrong.

@@ -19,7 +19,7 @@ import math
 import string
 import time
 
-from ansible_collections.shipyard.deploy.plugins.module_utils import http, safe_json
+from ansible_collections.shipyard.deploy.plugins.module_utils import http_client, safe_json
 from ansible_collections.shipyard.deploy.plugins.module_utils.analysis.rules import measurement
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import AnalysisError, ConfigurationError
 from ansible_collections.shipyard.deploy.plugins.module_utils.health import redact_url
@@ -80,14 +80,14 @@ class PrometheusClient:
         self.headers = {str(k): str(v) for k, v in (headers or {}).items()}
         if bearer_token:
             self.headers["Authorization"] = "Bearer " + bearer_token
-        self.verify = http.tls_verify(validate_certs, ca_path)
+        self.verify = http_client.tls_verify(validate_certs, ca_path)
         self.timeout = timeout
         self.attempts = attempts
-        self.session = http.new_session(4)
+        self.session = http_client.new_session(4)
 
     def query(self, promql, at=None):
         """Run an instant query (at ``at``, a UNIX time, or now); return its one number or None."""
-        import requests  # present: http.new_session() checked it
+        import requests  # present: http_client.new_session() checked it
 
         params = {"query": promql}
         if at is not None:
@@ -96,7 +96,7 @@ class PrometheusClient:
         for attempt in range(1, self.attempts + 1):
             try:
                 response = self.session.get(self.url + "/api/v1/query", params=params, headers=self.headers,
-                                            timeout=http.timeouts(self.timeout), verify=self.verify)
+                                            timeout=http_client.timeouts(self.timeout), verify=self.verify)
                 if response.status_code >= 500 or response.status_code == 429:
                     last = "HTTP %d" % response.status_code
                 else:
@@ -108,10 +108,10 @@ class PrometheusClient:
                                                response.text[:200])) from None
                     return parse_instant_result(payload, promql)
             except requests.RequestException as exc:
-                last = http.short_error(exc)
+                last = http_client.short_error(exc)
             if attempt < self.attempts:
                 # full jitter: concurrent analyses must not retry in lockstep
-                http.pause(attempt + 1)
+                http_client.pause(attempt + 1)
         raise AnalysisError("cannot query Prometheus at %s after %d attempts (%s); check prometheus.url and that "
                             "it is reachable from this host" % (redact_url(self.url), self.attempts, last))
 

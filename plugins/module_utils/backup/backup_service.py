@@ -190,8 +190,8 @@ def pg_backup_info(params, check_mode, diff_mode):
         "latest_age_seconds": latest["age_seconds"] if latest else None,
     }
     if len(clusters) > 1 and system_id is None:
+        of_database = " of database %s" % database if database else ""
         result["warnings"] = [
             "the complete backups%s come from %d clusters (%s); latest is the newest of all of them - set "
-            "system_identifier to pick one cluster's" % (" of database %s" % database if database else "",
-                                                        len(clusters), ", ".join(clusters))]
+            "system_identifier to pick one cluster's" % (of_database, len(clusters), ", ".join(clusters))]
     return result

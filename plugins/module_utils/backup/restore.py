@@ -70,7 +70,6 @@ except ImportError:  # pragma: no cover - reported by postgres.require_psycopg()
 NAME_MAX = 63  # NAMEDATALEN - 1: PostgreSQL truncates longer identifiers silently
 
 
-
 def scratch_name(target, token=None, label="restore"):
     """A new database name derived from ``target``, e.g. ``app_restore_3fa9c1``.
 

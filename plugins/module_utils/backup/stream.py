@@ -42,6 +42,7 @@ F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux; the constant is mi
 STDERR_LIMIT = 64 * 1024
 COUNT_BATCH = 200
 
+
 def default_threads():
     """zstd worker threads when none are asked for: every CPU this process may use."""
     try:

@@ -211,8 +211,8 @@ def _md_table(headers, rows):
 
 def render_markdown(view):
     """The report as a Markdown summary (tables, no charts) for chat, tickets and pull requests."""
-    out = ["# %s %s to %s: %s" % tuple(_md_text(view[key]) for key in ("application", "version", "environment",
-                                                                        "outcome_label")),
+    title = tuple(_md_text(view[key]) for key in ("application", "version", "environment", "outcome_label"))
+    out = ["# %s %s to %s: %s" % title,
            "", "Deployment `%s`" % view["deployment_id"], ""]
     if view["reason"]:
         out += ["**Reason:** %s" % _md_text(view["reason"]), ""]

@@ -95,7 +95,7 @@ def test_concurrent_backups_with_keep_last_1_keep_both(small_db, service_params,
         except Exception as exc:  # reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
+    threads = [threading.Thread(target=run) for _count in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:

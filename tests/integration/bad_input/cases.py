@@ -16,6 +16,7 @@ NAN = float("nan")
 INF = float("inf")
 LONG_NAME = "n" * 64  # one byte over PostgreSQL's 63
 NUL = "victim\x00postgres"
+INJECTED_SERVER_BLOCK = "keepalive 8; } server { listen 8081; location / { return 200; } } upstream x {"
 
 
 @dataclass
@@ -97,6 +98,17 @@ def _health(ctx, **extra):
     base = {"targets": [{"host": "127.0.0.1", "port": ctx.pg_port}], "timeout": 2, "interval": 0.2}
     base.update(extra)
     return base
+
+
+def _pg_query(ctx, query):
+    return _health(ctx, targets=[dict(ctx.pg_target, query=query)])
+
+
+def _prometheus(ctx, url, timeout):
+    settings = {"url": url, "queries": {"requests": "r", "errors": "e"}}
+    if timeout is not None:
+        settings["timeout"] = timeout
+    return _canary(ctx, source="prometheus", prometheus=settings)
 
 
 def _canary(ctx, **extra):
@@ -271,15 +283,13 @@ CASES = [
          r"targets\[0\]\.timeout: nan"),
     Case("health_check", "url-scheme", lambda c: _health(c, targets=[{"url": "ftp://x/"}]), r"absolute http"),
     Case("health_check", "url-nul", lambda c: _health(c, targets=[{"url": "http://127.0.0.1/\x00"}]), r"NUL byte"),
-    Case("health_check", "body-pattern-invalid", lambda c: _health(c, targets=[{"url": c.hang.url,
-                                                                                 "body_pattern": "("}]),
-         r"not a valid regular expression"),
-    Case("health_check", "query-drop-table", lambda c: _health(c, targets=[dict(
-        c.pg_target, query="DROP TABLE items")]), r"read-only transaction"),
-    Case("health_check", "query-insert", lambda c: _health(c, targets=[dict(
-        c.pg_target, query="INSERT INTO items VALUES (99, 'x') RETURNING id")]), r"read-only transaction"),
-    Case("health_check", "query-set-read-write", lambda c: _health(c, targets=[dict(
-        c.pg_target, query="SELECT set_config('transaction_read_only', 'off', true)")]),
+    Case("health_check", "body-pattern-invalid",
+         lambda c: _health(c, targets=[{"url": c.hang.url, "body_pattern": "("}]), r"not a valid regular expression"),
+    Case("health_check", "query-drop-table", lambda c: _pg_query(c, "DROP TABLE items"), r"read-only transaction"),
+    Case("health_check", "query-insert", lambda c: _pg_query(c, "INSERT INTO items VALUES (99, 'x') RETURNING id"),
+         r"read-only transaction"),
+    Case("health_check", "query-set-read-write",
+         lambda c: _pg_query(c, "SELECT set_config('transaction_read_only', 'off', true)"),
          r"read-only|transaction_read_only|cannot"),
     Case("health_check", "database-64", lambda c: _health(c, targets=[dict(c.pg_target, database=LONG_NAME)]),
          r"targets\[0\]\.database: .*64 bytes"),
@@ -293,7 +303,7 @@ CASES = [
     Case("health_check", "deadline-expires", lambda c: _health(c, targets=[{"url": c.hang.url}], timeout=600,
                                                                request_timeout=300, deadline=2),
          r"did not finish within its deadline of 2 seconds"),
-    Case("health_check", "host-port-is-tcp", lambda c: _health(c), ok=True, check=_tcp_inferred),
+    Case("health_check", "host-port-is-tcp", _health, ok=True, check=_tcp_inferred),
     # -- canary_analysis -------------------------------------------------------------------------
     Case("canary_analysis", "window-zero", lambda c: _canary(c, window=0), r"option window: 0"),
     Case("canary_analysis", "window-nan", lambda c: _canary(c, window=NAN), r"option window: nan"),
@@ -310,19 +320,14 @@ CASES = [
          r"rules\.min_requests: -1"),
     Case("canary_analysis", "consecutive-negative", lambda c: _canary(c, consecutive_failures=-1),
          r"consecutive_failures: -1"),
-    Case("canary_analysis", "prometheus-hangs", lambda c: _canary(c, source="prometheus", prometheus={
-        "url": c.hang.url, "timeout": 1, "queries": {"requests": "r", "errors": "e"}}),
+    Case("canary_analysis", "prometheus-hangs", lambda c: _prometheus(c, c.hang.url, 1),
          r"Prometheus.*(timed out|timeout|did not answer)"),
-    Case("canary_analysis", "prometheus-garbage", lambda c: _canary(c, source="prometheus", prometheus={
-        "url": c.garbage.url, "timeout": 1, "queries": {"requests": "r", "errors": "e"}}), r"Prometheus"),
-    Case("canary_analysis", "prometheus-html", lambda c: _canary(c, source="prometheus", prometheus={
-        "url": c.html.url, "timeout": 1, "queries": {"requests": "r", "errors": "e"}}), r"Prometheus"),
-    Case("canary_analysis", "prometheus-deep-json", lambda c: _canary(c, source="prometheus", prometheus={
-        "url": c.deep.url, "timeout": 2, "queries": {"requests": "r", "errors": "e"}}), r"Prometheus"),
+    Case("canary_analysis", "prometheus-garbage", lambda c: _prometheus(c, c.garbage.url, 1), r"Prometheus"),
+    Case("canary_analysis", "prometheus-html", lambda c: _prometheus(c, c.html.url, 1), r"Prometheus"),
+    Case("canary_analysis", "prometheus-deep-json", lambda c: _prometheus(c, c.deep.url, 2), r"Prometheus"),
     Case("canary_analysis", "haproxy-socket-hangs", lambda c: _canary(c, source="haproxy", haproxy={
         "socket": c.hang_socket, "timeout": 1}), r"HAProxy|haproxy"),
-    Case("canary_analysis", "prometheus-url-empty", lambda c: _canary(c, source="prometheus", prometheus={
-        "url": "", "queries": {"requests": "r", "errors": "e"}}), r"prometheus\.url"),
+    Case("canary_analysis", "prometheus-url-empty", lambda c: _prometheus(c, "", None), r"prometheus\.url"),
     # -- traffic_switch --------------------------------------------------------------------------
     Case("traffic_switch", "timeout-zero", lambda c: _haproxy(c, active="green", timeout=0), r"option timeout: 0"),
     Case("traffic_switch", "timeout-nan", lambda c: _haproxy(c, active="green", timeout=NAN), r"option timeout: nan"),
@@ -362,11 +367,12 @@ CASES = [
          r"not an HAProxy name"),
     Case("traffic_switch", "stickiness-negative", lambda c: _haproxy(c, active="green", alb_stickiness_duration=-1),
          r"alb_stickiness_duration: -1"),
-    Case("traffic_switch", "nginx-upstream-option-injection", lambda c: _nginx(c, nginx_upstream_options=[
-        "keepalive 8; } server { listen 8081; location / { return 200; } } upstream x {"]),
+    Case("traffic_switch", "nginx-upstream-option-injection",
+         lambda c: _nginx(c, nginx_upstream_options=[INJECTED_SERVER_BLOCK]),
          r"nginx_upstream_options\[0\].*cannot go into an nginx upstream"),
-    Case("traffic_switch", "nginx-upstream-option-newline", lambda c: _nginx(c, nginx_upstream_options=[
-        "keepalive 8\nserver 10.0.0.1:80"]), r"nginx_upstream_options\[0\]"),
+    Case("traffic_switch", "nginx-upstream-option-newline",
+         lambda c: _nginx(c, nginx_upstream_options=["keepalive 8\nserver 10.0.0.1:80"]),
+         r"nginx_upstream_options\[0\]"),
     Case("traffic_switch", "nginx-server-options-injection", lambda c: _nginx(c, nginx_server_options="max_fails=1;}"),
          r"nginx_server_options"),
     Case("traffic_switch", "nginx-upstream-name-injection", lambda c: _nginx(c, nginx_upstream="app { }"),
@@ -424,7 +430,7 @@ CASES = [
     Case("notify", "timeout-zero", lambda c: _notify(c, timeout=0), r"option timeout: 0"),
     Case("notify", "timeout-nan", lambda c: _notify(c, timeout=NAN), r"option timeout: nan"),
     Case("notify", "fields-deep", lambda c: _notify(c, fields=c.deep_dict), r"nested more than"),
-    Case("notify", "webhook-hangs", lambda c: _notify(c), r"timed out|timeout|did not answer"),
+    Case("notify", "webhook-hangs", _notify, r"timed out|timeout|did not answer"),
     Case("notify", "webhook-garbage", lambda c: _notify(c, webhook_url=c.garbage.url + "/hook"), r"webhook|notif"),
     Case("notify", "webhook-hangs-not-fatal", lambda c: _notify(c, fail_on_error=False), ok=True, check=_warned),
     # -- release_artifact ------------------------------------------------------------------------

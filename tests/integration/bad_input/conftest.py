@@ -46,7 +46,7 @@ class World:
                               "0123456789abcdef/0123456789abcdef")
         self.deep_dict = {}
         node = self.deep_dict
-        for _ in range(40):  # deeper than validation's 32, shallower than Ansible's own limit
+        for _count in range(40):  # deeper than validation's 32, shallower than Ansible's own limit
             node["d"] = {}
             node = node["d"]
 

@@ -139,4 +139,3 @@ def test_counts(outcome):
     print("\nbad-input counts: " + json.dumps(counts, sort_keys=True))
     assert counts["wrongly_accepted"] == 0 and counts["hangs"] == 0 and counts["changes"] == 0
     assert not math.isnan(counts["seconds"])
-

@@ -32,7 +32,7 @@ def test_deadline_interrupts_a_blocking_read_and_cleanup_runs():
 def test_deadline_is_not_swallowed_by_except_exception():
     with pytest.raises(deadline.DeadlineExceeded):
         with deadline.enforce(0.2):
-            for _ in range(100):
+            for _count in range(100):
                 try:
                     time.sleep(0.05)
                 except Exception:  # noqa: S110 - what a probe loop does

@@ -61,7 +61,7 @@ def test_bad_values_are_refused_naming_option_and_value(params, option, words):
 def test_deep_free_form_value_is_refused():
     deep = {}
     node = deep
-    for _ in range(100):
+    for _count in range(100):
         node["x"] = {}
         node = node["x"]
     with pytest.raises(ConfigurationError, match="nested more than"):
