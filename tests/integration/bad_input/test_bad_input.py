@@ -24,7 +24,7 @@ HOSTS = ("bad1", "bad2")
 UNCLEAN = re.compile(r"this is a bug in shipyard|Traceback|MODULE FAILURE|Unexpected failure|"
                      r"RecursionError|KeyError|TypeError|ValueError|AttributeError")
 # what Ansible says when a task's ``timeout`` expired
-ANSIBLE_TIMEOUT = re.compile(r"task (exceeded|timed out)|exceeded the timeout", re.I)
+ANSIBLE_TIMEOUT = re.compile(r"Timed out after \d+ second|task (exceeded|timed out)|exceeded the timeout", re.I)
 COUNTS = {}
 
 
