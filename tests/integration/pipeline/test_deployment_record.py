@@ -116,4 +116,6 @@ def run_skipped(playbook, location):
     run = playbook.run(play([record_task("read", ledger=location, environment="production", application="shop")]))
     assert run.rc == 0, run.output
     assert "line(s) that are not records" in run.output
+    # a module warning goes through module.warn: ansible-core 2.19 prints no DEPRECATION about it
+    assert "DEPRECATION" not in run.output
     return run.task("read")["skipped_lines"]
