@@ -19,6 +19,7 @@ Nothing here writes anything before a writer is opened, so check mode can use a 
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import os
 import re
@@ -36,6 +37,8 @@ S3_MIN_PART_SIZE = 5 * MIB
 S3_MAX_PARTS = 10000
 DEFAULT_PART_SIZE = 16 * MIB
 DEFAULT_CONCURRENCY = 4
+# Seconds an aborted multipart upload waits for parts still being sent before it is aborted anyway.
+ABORT_WAIT = 5.0
 SSE_CHOICES = ("AES256", "aws:kms")
 # Local temporary files are hidden (leading dot) so that listings never show a partial object.
 PARTIAL_MARK = ".partial-"
@@ -658,19 +661,23 @@ class _S3Writer:
             return
         self._done = True
         self._chunks = []
+        in_flight = []
         if self._executor is not None:
             for future in self._futures:
                 future.cancel()
-            # Parts still uploading could outlive an abort; let them finish first.
-            self._executor.shutdown(wait=True)
+            # Parts still uploading could outlive an abort: let them finish first, but not for longer
+            # than ABORT_WAIT (a part hung on a frozen endpoint must not keep the upload open), and
+            # abort again afterwards for the ones that were still going.
+            _done, in_flight = concurrent.futures.wait(self._futures, timeout=ABORT_WAIT)
+            self._executor.shutdown(wait=not in_flight, cancel_futures=True)
         if self._upload_id is not None:
             store = self._store
             try:
                 store._call("abort the upload of", self.key, store.client.abort_multipart_upload,
                             Bucket=store.bucket, Key=self._full_key, UploadId=self._upload_id)
             except StorageError:
-                # Nothing is visible anyway (an unfinished upload is not an object); a bucket
-                # lifecycle rule for incomplete uploads cleans what an abort could not.
+                # Nothing is visible anyway (an unfinished upload is not an object); the next
+                # pg_backup's cleanup_partial_after, or a bucket lifecycle rule, removes it.
                 pass
 
 

@@ -163,3 +163,29 @@ def pg_dumps_of(database):
         if ("PGDATABASE=" + database).encode() in environ:
             found.append(int(entry))
     return found
+
+
+def test_deadline_aborts_the_multipart_upload_of_an_s3_backup(playbook, big_db, backup_options, s3, s3_bucket):
+    """Part 2 goes to an endpoint that never answers (read timeout 60 s): the deadline stops the backup,
+    the upload is aborted without waiting for the hung part, nothing is left in the bucket."""
+    from harness.playbook import play
+    from harness.s3_faults import FailingUploadProxy
+
+    proxy = FailingUploadProxy(s3.endpoint, fail_from_part=2, hang=120).start()
+    try:
+        args = dict(backup_options(big_db, "s3://%s/p" % s3_bucket), deadline=3, s3_part_size=5,
+                    **dict(s3.module_options(), endpoint_url=proxy.endpoint))
+        started = time.monotonic()
+        run = playbook.run(play([{"name": "backup", "shipyard.deploy.pg_backup": args, "ignore_errors": True}]))
+        elapsed = time.monotonic() - started
+    finally:
+        proxy.stop()
+    result = run.task("backup")
+    assert "pg_backup did not finish within its deadline of 3 seconds" in result["msg"], result["msg"]
+    assert 2 in proxy.failed  # a part really hung
+    assert elapsed < 3 + 5 + 10 + 15  # deadline + bounded wait for the hung part + abort + Ansible
+    client = s3.client()
+    assert client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+    assert client.list_objects_v2(Bucket=s3_bucket).get("KeyCount") == 0
+    time.sleep(1)
+    assert pg_dumps_of(big_db) == []
