@@ -28,6 +28,7 @@ def test_restore_of_a_newer_server_into_an_older_one_names_the_versions(pg, pg_d
     manifest = make_backup(pg, pg_db, tmp_path)
     before = databases(pg15)
     params = restore_params(pg15, tmp_path, "from_newer", source_database=pg_db)
+    message = None
     try:
         result = restore_service(params, False, False)
     except ShipyardError as exc:
