@@ -18,7 +18,7 @@ test: venv system-deps lint ansible-lint changelog-lint sanity unit integration
 
 venv: $(BIN)/.installed
 
-$(BIN)/.installed: requirements.txt requirements-test.txt
+$(BIN)/.installed: requirements.txt requirements-test.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-test.txt
 	touch $@

@@ -39,6 +39,18 @@ options:
       - AWS session token for temporary credentials. Never logged or returned.
     type: str
     aliases: [aws_session_token]
+  aws_connect_timeout:
+    description:
+      - Seconds to wait for an AWS (or S3-compatible) endpoint to accept a connection, per attempt.
+    type: float
+    default: 10
+  aws_read_timeout:
+    description:
+      - Seconds to wait for any answer (or the next bytes of one) from the endpoint, per attempt. An endpoint
+        that accepts connections and never answers costs at most 3 attempts of this long per call (boto3's
+        standard retries; our own retries are for throttling only), never forever.
+    type: float
+    default: 60
 requirements:
   - boto3 on the host that runs the task
 """

@@ -7,11 +7,11 @@ and a retry with jittered exponential backoff for every call that may fail trans
 from __future__ import annotations
 
 import functools
-import random
 import time
 import traceback
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import DependencyError, ShipyardError
+from ansible_collections.shipyard.deploy.plugins.module_utils.http_client import backoff_delay
 
 # boto3 takes ~0.4 s to import; load it on first use so that modules which only may talk to AWS
 # (traffic_switch with HAProxy, deployment_record with a file ledger) do not pay for it.
@@ -42,6 +42,12 @@ RETRYABLE_CODES = {
 }
 
 
+# Per attempt; botocore makes at most BOTOCORE_ATTEMPTS attempts of a call (standard retry mode).
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 60.0
+BOTOCORE_ATTEMPTS = 3
+
+
 class AwsError(ShipyardError):
     """An AWS API call failed; ``code`` is the service's own error code when it gave one."""
 
@@ -59,6 +65,8 @@ def aws_argument_spec():
         access_key=dict(type="str", no_log=True, aliases=["aws_access_key_id"]),
         secret_key=dict(type="str", no_log=True, aliases=["aws_secret_access_key"]),
         session_token=dict(type="str", no_log=True, aliases=["aws_session_token"]),
+        aws_connect_timeout=dict(type="float", default=DEFAULT_CONNECT_TIMEOUT),
+        aws_read_timeout=dict(type="float", default=DEFAULT_READ_TIMEOUT),
     )
 
 
@@ -76,8 +84,8 @@ def client(service, options, max_pool_connections=10):
     """A boto3 client for ``service`` from the module options of :func:`aws_argument_spec`.
 
     Credentials not given fall back to boto3's usual chain (environment, profile, instance role).
-    boto3's own retries stay on (standard mode); :func:`retry` adds ours on top for the calls
-    whose failure would cost a whole backup or switch.
+    boto3's own retries stay on (standard mode, 3 attempts, each bounded by ``aws_connect_timeout``
+    and ``aws_read_timeout``); :func:`retry` adds ours on top for throttling only.
     """
     require_boto3()
     try:
@@ -89,8 +97,10 @@ def client(service, options, max_pool_connections=10):
             region_name=options.get("region") or None,
         )
         config = botocore.config.Config(
-            retries={"mode": "standard", "max_attempts": 5},
+            retries={"mode": "standard", "max_attempts": BOTOCORE_ATTEMPTS},
             max_pool_connections=max_pool_connections,
+            connect_timeout=float(options.get("aws_connect_timeout") or DEFAULT_CONNECT_TIMEOUT),
+            read_timeout=float(options.get("aws_read_timeout") or DEFAULT_READ_TIMEOUT),
         )
         return session.client(service, endpoint_url=options.get("endpoint_url") or None, config=config)
     except botocore.exceptions.ProfileNotFound:
@@ -108,10 +118,30 @@ def error_code(exc):
     return (response.get("Error") or {}).get("Code")
 
 
-def retry(attempts=4, base_delay=0.5, max_delay=8.0):
-    """Retry a function on transient AWS errors with full-jitter exponential backoff.
+def describe_error(exc):
+    """One line about a failed AWS call: the service's code and message, or what the connection did."""
+    code = error_code(exc)
+    if code:
+        message = ((getattr(exc, "response", None) or {}).get("Error") or {}).get("Message") or ""
+        return "%s: %s" % (code, message) if message else code
+    if is_timeout(exc):
+        return ("the endpoint did not answer in time (%s; raise aws_read_timeout if it is only slow)"
+                % type(exc).__name__)
+    return "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
 
-    Non-transient errors (access denied, no such bucket…) are raised at once.
+
+def is_timeout(exc):
+    """True for botocore's connect and read timeouts."""
+    return boto3 is not None and isinstance(exc, (botocore.exceptions.ConnectTimeoutError,
+                                                  botocore.exceptions.ReadTimeoutError))
+
+
+def retry(attempts=4, base_delay=0.5, max_delay=8.0):
+    """Retry a function on throttling and transient service errors with full-jitter exponential backoff.
+
+    Connection failures and timeouts are not retried here: botocore already made its attempts,
+    each bounded by the timeouts, and more would only multiply the wait. Non-transient errors
+    (access denied, no such bucket…) are raised at once.
     """
 
     def decorate(func):
@@ -121,18 +151,10 @@ def retry(attempts=4, base_delay=0.5, max_delay=8.0):
                 try:
                     return func(*args, **kwargs)
                 except Exception as exc:
-                    transient = (
-                        boto3 is not None
-                        and (
-                            isinstance(exc, (botocore.exceptions.EndpointConnectionError,
-                                             botocore.exceptions.ConnectionClosedError,
-                                             botocore.exceptions.ReadTimeoutError))
-                            or error_code(exc) in RETRYABLE_CODES
-                        )
-                    )
+                    transient = boto3 is not None and error_code(exc) in RETRYABLE_CODES
                     if not transient or attempt == attempts:
                         raise
-                    time.sleep(random.uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1))))  # noqa: S311
+                    time.sleep(backoff_delay(attempt, base_delay, max_delay))
             return None  # not reached
 
         return wrapper

@@ -28,39 +28,24 @@ import math
 import re
 import socket
 import time
-import traceback
 from urllib.parse import urlsplit, urlunsplit
 
+from ansible_collections.shipyard.deploy.plugins.module_utils import http_client, safe_json
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ConfigurationError,
-    DependencyError,
     HealthCheckError,
     PostgresError,
 )
 
 try:
     import requests
-    import requests.adapters
-except ImportError:  # pragma: no cover - reported by require_requests()
+except ImportError:  # pragma: no cover - reported by http_client.require_requests()
     requests = None
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
-else:
-    REQUESTS_IMPORT_ERROR = None
 
 TARGET_TYPES = ("http", "tcp", "postgres")
 # Characters of a response body quoted in an error message: enough to recognise an error page.
 BODY_EXCERPT = 200
 _MISSING = object()
-
-
-def require_requests():
-    """Raise DependencyError when the ``requests`` library is not importable."""
-    if requests is None:
-        raise DependencyError(
-            "the Python library requests is required on the host that runs this task; "
-            "install it with 'pip install requests' into the interpreter Ansible uses",
-            import_error=REQUESTS_IMPORT_ERROR,
-        )
 
 
 # --- latency statistics -------------------------------------------------------------------------
@@ -144,7 +129,7 @@ def check_json(body, assertions):
     if not assertions:
         return []
     try:
-        document = json.loads(body)
+        document = safe_json.loads(body)
     except ValueError:
         return ["body is not JSON (expected fields %s): %r" % (", ".join(sorted(assertions)), body[:BODY_EXCERPT])]
     failures = []
@@ -230,10 +215,7 @@ class Target:
         if validate is None:
             validate = defaults.get("validate_certs")
         # verification is off only when someone said so explicitly
-        validate = validate is not False
-        ca_path = spec.get("ca_path") or defaults.get("ca_path")
-        # requests takes the CA bundle in place of True; False turns verification off.
-        self.verify = (ca_path or True) if validate else False
+        self.verify = http_client.tls_verify(validate is not False, spec.get("ca_path") or defaults.get("ca_path"))
         self.follow_redirects = bool(spec.get("follow_redirects"))
 
     def _init_postgres(self, spec):
@@ -271,38 +253,19 @@ class ProbeResult:
         self.value = value
 
 
-def new_http_session(pool_size):
-    """A requests session whose connection pool keeps ``pool_size`` connections per host."""
-    require_requests()
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
-
-
-def _short_error(exc):
-    text = str(exc).strip() or type(exc).__name__
-    # urllib3 nests the cause in long reprs; the last part is the one an operator can act on.
-    match = re.search(r"\(Caused by \w+\((?:.*?: )?(.*)\)\)\s*$", text)
-    if match:
-        text = match.group(1).strip("'\" ")
-    return "%s: %s" % (type(exc).__name__, text[:300])
-
-
 def http_request(session, method, url, headers=None, data=None, timeout=5.0, verify=True, allow_redirects=False):
     """One request through ``session``: ``(response, body text, latency seconds, None)``, or
     ``(None, None, latency, short error)`` when no answer came (refused, reset, timeout, TLS).
 
-    The one place where health checks and smoke tests talk HTTP (session from :func:`new_http_session`).
+    The one place where health checks and smoke tests talk HTTP (session from ``http_client.new_session``).
     """
     started = time.monotonic()
     try:
-        response = session.request(method, url, headers=headers, data=data, timeout=timeout, verify=verify,
-                                   allow_redirects=allow_redirects)
+        response = session.request(method, url, headers=headers, data=data, timeout=http_client.timeouts(timeout),
+                                   verify=verify, allow_redirects=allow_redirects)
         body = response.text
     except requests.RequestException as exc:
-        return None, None, time.monotonic() - started, _short_error(exc)
+        return None, None, time.monotonic() - started, http_client.short_error(exc)
     return response, body, time.monotonic() - started, None
 
 
@@ -344,13 +307,21 @@ def probe_postgres(target):
     started = time.monotonic()
     try:
         # a query that hangs (locks, a stuck replica) must fail the probe, not the whole task
-        with target.params.connect(options="-c statement_timeout=%d" % int(target.timeout * 1000)) as conn:
-            row = conn.execute(target.query).fetchone()
+        # a health check reads: the query runs in a READ ONLY transaction that is rolled back, so
+        # not even a writable function or a DROP in the query can change the database
+        options = "-c statement_timeout=%d -c default_transaction_read_only=on" % int(target.timeout * 1000)
+        with target.params.connect(autocommit=False, options=options) as conn:
+            conn.read_only = True
+            try:
+                row = conn.execute(target.query).fetchone()
+            finally:
+                conn.rollback()
     except PostgresError as exc:
         return ProbeResult(False, time.monotonic() - started, error=exc.message)
     except Exception as exc:  # a query error (psycopg.Error) is a failed check, not a crash
+        reason = http_client.short_error(exc)
         return ProbeResult(False, time.monotonic() - started,
-                           error="query %r failed on %s: %s" % (target.query, target.describe(), _short_error(exc)))
+                           error="query %r failed on %s: %s" % (target.query, target.describe(), reason))
     latency = time.monotonic() - started
     problems = _latency_problem(target, latency)
     value = row[0] if row else None
@@ -460,10 +431,11 @@ def wait_for_targets(targets, timeout=60.0, interval=1.0, success_threshold=1, f
     start_period_ends = None if start_period is None else started + start_period
     states = [TargetState(t, start_period_ends) for t in targets]
     pool_size = max(1, min(workers, len(targets)))
-    session = new_http_session(pool_size) if any(t.type == "http" for t in targets) else None
+    session = http_client.new_session(pool_size) if any(t.type == "http" for t in targets) else None
     inflight = {}
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=pool_size) as executor:
+        executor = concurrent.futures.ThreadPoolExecutor(max_workers=pool_size)
+        try:
             while True:
                 now = clock()
                 busy = {id(s) for s in inflight.values()}
@@ -488,6 +460,11 @@ def wait_for_targets(targets, timeout=60.0, interval=1.0, success_threshold=1, f
                     state = inflight.pop(future)
                     state.record(future.result(), state.probed_at, success_threshold, failure_threshold)
                     state.next_due = state.probed_at + interval
+        except BaseException:
+            # interrupted (the module deadline, a signal): do not wait for probes stuck in the network
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        executor.shutdown(wait=True)
     finally:
         if session is not None:
             session.close()

@@ -8,6 +8,12 @@ an exclusive ``flock`` so parallel playbooks cannot interleave half lines; appen
 conditional writes (``If-Match`` on the ETag read, ``If-None-Match: *`` to create) and retry when
 another writer won, so no event is lost.
 
+Every record carries an ``event_id`` (given, or derived from what the event says), and an append
+whose id is already in the ledger writes nothing: a task retried after a failure never records
+the same event twice. The reader skips what it cannot use - a line that is not JSON, not UTF-8,
+not an object, without a deployment id, event or RFC 3339 time, or a torn last line - and reports
+each with its line number (``skipped``) instead of failing the whole ledger.
+
 The ledger answers the questions a release pipeline asks: what happened in a deployment, what is
 the last good version of an application in an environment (for rollback), and has a version
 succeeded in an environment (staging before production).
@@ -17,13 +23,17 @@ from __future__ import annotations
 
 import datetime
 import fcntl
+import hashlib
 import json
 import os
-import random
-import time
+import re
 
-from ansible_collections.shipyard.deploy.plugins.module_utils import aws
-from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError, ShipyardError
+from ansible_collections.shipyard.deploy.plugins.module_utils import aws, http_client, safe_json, storage
+from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
+    ConfigurationError,
+    ShipyardError,
+    StorageError,
+)
 
 EVENTS = (
     "started", "evidence", "preflight", "backup", "migration", "release", "health", "analysis", "traffic_step",
@@ -45,8 +55,40 @@ def isoformat(moment):
     return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# RFC 3339 date-time: "T", "t" or a space between date and time, optional fraction of any length,
+# "Z"/"z" or a numeric offset. What we write (microseconds, Z) is one case of it.
+RFC3339_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$")
+
+
 def parse_time(text):
-    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    """An aware UTC datetime from an RFC 3339 time; ValueError for anything else.
+
+    Accepts every form RFC 3339 allows: with or without a fraction (of any length, cut to
+    microseconds), ``Z`` or an offset, ``T`` or a space; a leap second (``:60``) counts as ``:59.999999``.
+    """
+    match = RFC3339_RE.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError("not an RFC 3339 time: %r" % (text,))
+    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
+    micro = int((match.group(7) or "0")[:6].ljust(6, "0"))
+    if second == 60:
+        second, micro = 59, 999999
+    if match.group(8):
+        offset = datetime.timedelta(0)
+    else:
+        offset = datetime.timedelta(hours=int(match.group(10)), minutes=int(match.group(11)))
+        if match.group(9) == "-":
+            offset = -offset
+    moment = datetime.datetime(year, month, day, hour, minute, second, micro, tzinfo=datetime.timezone(offset))
+    return moment.astimezone(datetime.timezone.utc)
+
+
+def event_id(deployment_id, environment, application, version, event, data):
+    """The id of an event when none is given: a digest of what it says (not of when it was written)."""
+    text = json.dumps([deployment_id, environment, application, version, event, data or {}], sort_keys=True,
+                      default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
 class FileLedger:
@@ -55,34 +97,51 @@ class FileLedger:
     def __init__(self, path):
         self.path = os.path.abspath(os.path.expanduser(path))
         self.location = self.path
+        self.skipped = []
 
     def read(self):
+        """Every usable record; what could not be used is in ``self.skipped``."""
+        if os.path.isdir(self.path):
+            raise LedgerError("the ledger %s is a directory; give the path of a file (it is created on the "
+                              "first event)" % self.path)
         try:
-            with open(self.path, encoding="utf-8") as handle:
-                return parse_lines(handle.read(), self.location)
+            with open(self.path, "rb") as handle:
+                data = handle.read()
         except FileNotFoundError:
             return []
         except OSError as exc:
             raise LedgerError("cannot read the ledger %s: %s" % (self.path, exc.strerror)) from None
+        self.skipped = []
+        return parse_lines(data, self.location, self.skipped)
 
     def append(self, record):
-        line = json.dumps(record, sort_keys=True) + "\n"
+        """Append ``record`` unless its ``event_id`` is already there; True when it was written."""
+        line = json.dumps(record, sort_keys=True, allow_nan=False) + "\n"
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "r+b") as handle:
+                # the lock covers the duplicate check and the write: two retries cannot both append
                 fcntl.flock(handle, fcntl.LOCK_EX)
-                handle.write(line)
+                handle.seek(0)
+                if has_event(parse_lines(handle.read(), self.location, []), record["event_id"]):
+                    return False
+                handle.write(line.encode("utf-8"))
                 handle.flush()
                 os.fsync(handle.fileno())
         except OSError as exc:
             raise LedgerError(
                 "cannot append to the ledger %s: %s; check that the directory is writable" % (self.path, exc.strerror)
             ) from None
+        return True
 
 
 class S3Ledger:
-    """One S3 object holding the JSON lines, updated with conditional writes."""
+    """One S3 object holding the JSON lines, updated with conditional writes.
+
+    Every call goes through :func:`aws.retry` and the S3 error mapper of the backup store
+    (:func:`storage.s3_error`), with the same timeouts as every other S3 call.
+    """
 
     def __init__(self, url, aws_options):
         bucket, _sep, key = url[len("s3://"):].partition("/")
@@ -92,33 +151,54 @@ class S3Ledger:
             )
         self.bucket, self.key, self.location = bucket, key, url
         self.client = aws.client("s3", aws_options)
+        self.skipped = []
+
+    def _call(self, action, func, **kwargs):
+        """One S3 call on the ledger object; failures become the StorageError of ``storage.s3_error``."""
+        try:
+            return aws.retry()(func)(Bucket=self.bucket, Key=self.key, **kwargs)
+        except Exception as exc:
+            error = storage.s3_error(action, self.location, exc, bucket=self.bucket)
+            error.code = aws.error_code(exc)
+            raise error from None
 
     def _get(self):
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self.key)
-        except Exception as exc:
-            if aws.error_code(exc) in ("NoSuchKey", "404"):
-                return "", None
-            raise LedgerError("cannot read the ledger %s: %s" % (self.location, exc)) from None
-        return response["Body"].read().decode("utf-8"), response["ETag"]
+            response = self._call("read", self.client.get_object)
+            return response["Body"].read(), response["ETag"]
+        except storage.StorageNotFound:
+            return b"", None
+        except StorageError as exc:
+            raise LedgerError("ledger: " + exc.message) from None
+        except Exception as exc:  # the body stream itself failed (connection dropped, read timeout)
+            raise LedgerError("cannot read the ledger %s: %s; check the endpoint and retry"
+                              % (self.location, aws.describe_error(exc))) from None
 
     def read(self):
-        return parse_lines(self._get()[0], self.location)
+        """Every usable record; what could not be used is in ``self.skipped``."""
+        self.skipped = []
+        return parse_lines(self._get()[0], self.location, self.skipped)
 
     def append(self, record, attempts=8):
-        line = json.dumps(record, sort_keys=True) + "\n"
-        for attempt in range(attempts):
-            text, etag = self._get()
+        """Append ``record`` unless its ``event_id`` is already there; True when it was written."""
+        line = (json.dumps(record, sort_keys=True, allow_nan=False) + "\n").encode("utf-8")
+        for attempt in range(1, attempts + 1):
+            data, etag = self._get()
+            if has_event(parse_lines(data, self.location, []), record["event_id"]):
+                return False
+            if data and not data.endswith(b"\n"):
+                data += b"\n"  # a torn last line stays alone on its line
             condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
             try:
-                self.client.put_object(Bucket=self.bucket, Key=self.key, Body=(text + line).encode("utf-8"),
-                                       ContentType="application/x-ndjson", **condition)
-                return
-            except Exception as exc:
-                if aws.error_code(exc) not in ("PreconditionFailed", "ConditionalRequestConflict"):
-                    raise LedgerError("cannot write the ledger %s: %s" % (self.location, exc)) from None
+                self._call("write", self.client.put_object, Body=data + line,
+                           ContentType="application/x-ndjson", **condition)
+                return True
+            except StorageError as exc:
+                if getattr(exc, "code", None) not in ("PreconditionFailed", "ConditionalRequestConflict", "412",
+                                                      "409"):
+                    raise LedgerError("ledger: " + exc.message) from None
             # another writer got there first: read again and retry after a short jittered pause
-            time.sleep(random.uniform(0, 0.05 * 2 ** attempt))  # noqa: S311
+            http_client.pause(attempt, base=0.05, cap=2.0)
         raise LedgerError("the ledger %s kept changing under us; %d attempts lost the race" % (self.location, attempts))
 
 
@@ -133,26 +213,59 @@ def open_ledger(location, aws_options=None):
     return FileLedger(location)
 
 
-def parse_lines(text, location):
-    """Records of a ledger text; a torn last line (a crash mid-write) is skipped, others are errors."""
+def parse_lines(data, location, skipped=None):
+    """Usable records of a ledger's bytes (or text); every other line is left out and, when
+    ``skipped`` is a list, reported there as ``{line, reason}`` (1-based line numbers).
+
+    A record is usable when it is a JSON object with a non-empty ``deployment_id``, an ``event``
+    and an RFC 3339 ``time``. A torn last line (a crash mid-write) is reported like the others.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    skipped = [] if skipped is None else skipped
     records = []
-    lines = text.splitlines()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
+    lines = data.split(b"\n")
+    torn = bool(data) and not data.endswith(b"\n")
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
             continue
+        problem = None
         try:
-            records.append(json.loads(line))
-        except ValueError:
-            if number == len(lines) and not text.endswith("\n"):
-                break
-            raise LedgerError(
-                "ledger %s line %d is not JSON; repair or remove that line" % (location, number)
-            ) from None
+            record = safe_json.loads(raw)
+        except ValueError as exc:
+            problem = "not JSON (%s)" % exc
+            if torn and number == len(lines):
+                problem = "incomplete last line (a write was interrupted)"
+        else:
+            problem = record_problem(record)
+        if problem:
+            skipped.append({"line": number, "reason": problem})
+            continue
+        records.append(record)
     return records
 
 
-def new_record(deployment_id, environment, application, version, event, data=None, moment=None):
-    """Build one ledger record (validated)."""
+def record_problem(record):
+    """Why a parsed ledger line cannot be used as a record, or None."""
+    if not isinstance(record, dict):
+        return "not a JSON object (%s)" % type(record).__name__
+    for name in ("deployment_id", "event"):
+        if not isinstance(record.get(name), str) or not record.get(name):
+            return "no %s" % name
+    try:
+        parse_time(record.get("time"))
+    except ValueError:
+        return "time %r is not an RFC 3339 time" % (record.get("time"),)
+    return None
+
+
+def has_event(records, wanted):
+    """True when a record of ``records`` has the event id ``wanted``."""
+    return any(r.get("event_id") == wanted for r in records)
+
+
+def new_record(deployment_id, environment, application, version, event, data=None, moment=None, event_id_=None):
+    """Build one ledger record (validated); ``event_id_`` defaults to :func:`event_id` of its content."""
     if event not in EVENTS:
         raise ConfigurationError("event %r is not one of %s" % (event, ", ".join(EVENTS)))
     for name, value in (("deployment_id", deployment_id), ("environment", environment),
@@ -160,6 +273,7 @@ def new_record(deployment_id, environment, application, version, event, data=Non
         if not value:
             raise ConfigurationError("%s is required to record an event" % name)
     return {
+        "event_id": event_id_ or event_id(deployment_id, environment, application, version, event, data),
         "time": isoformat(moment or utcnow()),
         "deployment_id": deployment_id,
         "environment": environment,
@@ -184,25 +298,31 @@ def summarize(records, deployment_id):
             "event": record["event"], "time": record["time"],
             "offset_seconds": round((moment - started).total_seconds(), 3),
             "duration_seconds": round((following - moment).total_seconds(), 3),
-            "data": record.get("data") or {},
+            "data": _data(record),
         })
     outcome_events = [r for r in events if r["event"] in OUTCOMES]
     last = parse_time(events[-1]["time"])
-    backups = [r["data"].get("backup_id") for r in events if r["event"] == "backup" and r.get("data")]
+    backups = [r["data"].get("backup_id") for r in events
+               if r["event"] == "backup" and isinstance(r.get("data"), dict)]
     return {
         "deployment_id": deployment_id,
-        "environment": events[0]["environment"],
-        "application": events[0]["application"],
+        "environment": events[0].get("environment"),
+        "application": events[0].get("application"),
         "version": events[0].get("version"),
         "started_at": events[0]["time"],
         "finished_at": outcome_events[-1]["time"] if outcome_events else None,
         "outcome": outcome_events[-1]["event"] if outcome_events else "in_progress",
-        "reason": (outcome_events[-1].get("data") or {}).get("reason") if outcome_events else None,
+        "reason": _data(outcome_events[-1]).get("reason") if outcome_events else None,
         "duration_seconds": round((last - started).total_seconds(), 3),
         "backup_id": backups[-1] if backups else None,
-        "traffic_steps": [r["data"] for r in events if r["event"] == "traffic_step"],
+        "traffic_steps": [r.get("data") or {} for r in events if r["event"] == "traffic_step"],
         "events": timeline,
     }
+
+
+def _data(record):
+    data = record.get("data")
+    return data if isinstance(data, dict) else {}
 
 
 def deployments(records, environment=None, application=None):
@@ -214,7 +334,7 @@ def deployments(records, environment=None, application=None):
         if application and record.get("application") != application:
             continue
         if record.get("deployment_id") not in order:
-            order.append(record["deployment_id"])
+            order.append(record.get("deployment_id"))
     return [summarize(records, deployment_id) for deployment_id in order]
 
 
@@ -240,7 +360,11 @@ def run_deployment_record(params, check_mode, diff_mode):
     ledger = open_ledger(params["ledger"], params)
     records = ledger.read()
     environment, application = params["environment"], params["application"]
-    result = {"changed": False, "ledger": ledger.location}
+    result = {"changed": False, "ledger": ledger.location, "skipped_lines": list(ledger.skipped)}
+    if ledger.skipped:
+        lines = ", ".join(str(s["line"]) for s in ledger.skipped[:20])
+        result["warnings"] = ["the ledger %s has %d line(s) that are not records and were skipped (lines %s); "
+                              "see skipped_lines" % (ledger.location, len(ledger.skipped), lines)]
     if params["require_succeeded_in"]:
         gate = params["require_succeeded_in"]
         if not succeeded_in(records, gate, application, params["version"]):
@@ -252,13 +376,16 @@ def run_deployment_record(params, check_mode, diff_mode):
             )
     if params["event"]:
         record = new_record(params["deployment_id"], environment, application, params["version"],
-                            params["event"], params["data"])
-        if not check_mode:
-            ledger.append(record)
-        records.append(record)
-        result["changed"] = True
+                            params["event"], params["data"], event_id_=params.get("event_id"))
+        if check_mode:
+            written = not has_event(records, record["event_id"])
+        else:
+            written = ledger.append(record)
+        if written:
+            records.append(record)
+        result["changed"] = written
         result["record"] = record
-        if diff_mode:
+        if diff_mode and written:
             result["diff"] = {"before": "", "after": json.dumps(record, sort_keys=True) + "\n",
                               "after_header": ledger.location}
     if params["deployment_id"]:

@@ -11,11 +11,16 @@ not raised, unless the caller asks for failures (a deploy must not fail because 
 
 from __future__ import annotations
 
-import random
+import re
 import time
 import traceback
 
-from ansible_collections.shipyard.deploy.plugins.module_utils.errors import DependencyError, ShipyardError
+from ansible_collections.shipyard.deploy.plugins.module_utils import http_client
+from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
+    ConfigurationError,
+    DependencyError,
+    ShipyardError,
+)
 
 try:
     import requests
@@ -73,12 +78,12 @@ def deliver(url, payload, attempts=3, timeout=10.0, base_delay=1.0, session=None
     if requests is None:
         raise DependencyError("the Python library requests is required on the host that runs this task",
                               import_error=REQUESTS_IMPORT_ERROR)
-    session = session or requests.Session()
+    session = session or http_client.new_session(1)
     status, error = None, None
     for attempt in range(1, attempts + 1):
-        delay = random.uniform(0, base_delay * 2 ** (attempt - 1))  # noqa: S311
+        delay = http_client.backoff_delay(attempt, base_delay, cap=30.0)
         try:
-            response = session.post(url, json=payload, timeout=timeout)
+            response = session.post(url, json=payload, timeout=http_client.timeouts(timeout))
             status = response.status_code
             if 200 <= status < 300:
                 return {"delivered": True, "attempts": attempt, "status_code": status, "error": None}
@@ -89,7 +94,8 @@ def deliver(url, payload, attempts=3, timeout=10.0, base_delay=1.0, session=None
                 break  # 4xx other than 429: a wrong URL or payload, another try will not help
         except requests.RequestException as exc:
             # requests puts the URL in most messages; name only the kind of failure
-            error = "could not reach the webhook (%s)" % type(exc).__name__
+            error = "could not reach the webhook (%s)" % (
+                "timed out after %gs" % timeout if http_client.is_timeout(exc) else type(exc).__name__)
         if attempt < attempts:
             time.sleep(delay)
     return {"delivered": False, "attempts": attempt, "status_code": status, "error": error}
@@ -101,6 +107,9 @@ def run_notify(params, check_mode, diff_mode):
                             params["text"], params["fields"], params["username"], params["channel"],
                             params["icon_emoji"])
     result = {"changed": False, "payload": payload}
+    if not re.match(r"^https?://[^/\s]+", params["webhook_url"] or ""):
+        # the URL is a secret (it carries the token): say what is wrong without quoting it
+        raise ConfigurationError("webhook_url is not an http:// or https:// URL; give the webhook's full URL")
     if check_mode:
         result.update(delivered=False, attempts=0, status_code=None, error=None, skipped_in_check_mode=True)
         return result

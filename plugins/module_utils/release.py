@@ -27,7 +27,7 @@ import shutil
 import tarfile
 import tempfile
 
-from ansible_collections.shipyard.deploy.plugins.module_utils import storage
+from ansible_collections.shipyard.deploy.plugins.module_utils import http_client, safe_json, storage
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError, ShipyardError
 
 MARKER = ".shipyard-release.json"
@@ -57,8 +57,12 @@ def describe_source(source):
     return re.sub(r"//[^/@]*@", "//", source.split("?", 1)[0])
 
 
-def open_source(source, aws_options=None, timeout=60):
-    """A streaming binary reader for a path, an http(s) URL or s3://bucket/key."""
+def open_source(source, aws_options=None, timeout=60, verify=True):
+    """A streaming binary reader for a path, an http(s) URL or s3://bucket/key.
+
+    Downloads go through the HTTP layer: ``timeout`` bounds the connect and each read,
+    ``verify`` is :func:`http_client.tls_verify` of the module's TLS options.
+    """
     if source.startswith("s3://"):
         bucket_path, _sep, key = source[len("s3://"):].rpartition("/")
         if not bucket_path or not key:
@@ -66,14 +70,13 @@ def open_source(source, aws_options=None, timeout=60):
         store = storage.open_store("s3://" + bucket_path, aws_options or {})
         return store.open_reader(key)
     if source.startswith(("http://", "https://")):
+        session = http_client.new_session(1)
         try:
-            import requests
-        except ImportError:
-            raise ReleaseError("the Python library requests is needed to fetch %s" % describe_source(source)) from None
-        try:
-            response = requests.get(source, stream=True, timeout=timeout)
-        except requests.RequestException as exc:
-            raise ReleaseError("cannot fetch %s: %s" % (describe_source(source), type(exc).__name__)) from None
+            response = session.get(source, stream=True, timeout=http_client.timeouts(timeout), verify=verify)
+        except http_client.requests.RequestException as exc:
+            raise ReleaseError("cannot fetch %s: %s" % (
+                describe_source(source), "no answer within %gs (timeout)" % timeout if http_client.is_timeout(exc)
+                else http_client.short_error(exc))) from None
         if response.status_code != 200:
             raise ReleaseError("cannot fetch %s: HTTP %d" % (describe_source(source), response.status_code))
         response.raw.decode_content = True
@@ -87,14 +90,14 @@ def open_source(source, aws_options=None, timeout=60):
         raise ReleaseError("cannot read artifact %s: %s" % (path, exc.strerror)) from None
 
 
-def fetch_verified(source, checksum, workdir, aws_options=None):
+def fetch_verified(source, checksum, workdir, aws_options=None, timeout=60, verify=True):
     """Stream ``source`` into a hidden temp file in ``workdir``; return its path if the SHA-256 matches."""
     expected = normalize_checksum(checksum)
     fd, path = tempfile.mkstemp(prefix=".fetch-", dir=workdir)
     digest = hashlib.sha256()
     size = 0
     try:
-        reader = open_source(source, aws_options)
+        reader = open_source(source, aws_options, timeout=timeout, verify=verify)
         try:
             with os.fdopen(fd, "wb") as out:
                 while True:
@@ -147,7 +150,7 @@ def unpack(archive, dest):
 def read_marker(release_dir):
     try:
         with open(os.path.join(release_dir, MARKER)) as handle:
-            return json.load(handle)
+            return safe_json.loads(handle.read())
     except (OSError, ValueError):
         return None
 
@@ -216,7 +219,9 @@ def run_release_artifact(params, check_mode, diff_mode):
         result["changed"] = result["unpacked"] = True
         if not check_mode:
             os.makedirs(releases_dir, exist_ok=True)
-            archive, size = fetch_verified(params["source"], checksum, releases_dir, params)
+            archive, size = fetch_verified(
+                params["source"], checksum, releases_dir, params, timeout=params.get("timeout") or 60,
+                verify=http_client.tls_verify(params.get("validate_certs"), params.get("ca_path")))
             staging = tempfile.mkdtemp(prefix=".unpack-%s-" % version, dir=releases_dir)
             try:
                 unpack(archive, staging)

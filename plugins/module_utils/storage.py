@@ -19,10 +19,13 @@ Nothing here writes anything before a writer is opened, so check mode can use a 
 
 from __future__ import annotations
 
+import concurrent.futures
+import datetime
 import os
 import re
 import secrets
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.shipyard.deploy.plugins.module_utils import aws
@@ -34,6 +37,8 @@ S3_MIN_PART_SIZE = 5 * MIB
 S3_MAX_PARTS = 10000
 DEFAULT_PART_SIZE = 16 * MIB
 DEFAULT_CONCURRENCY = 4
+# Seconds an aborted multipart upload waits for parts still being sent before it is aborted anyway.
+ABORT_WAIT = 5.0
 SSE_CHOICES = ("AES256", "aws:kms")
 # Local temporary files are hidden (leading dot) so that listings never show a partial object.
 PARTIAL_MARK = ".partial-"
@@ -145,6 +150,18 @@ class Store:
         """Filesystem path of ``key`` for a local store; None for remote stores."""
         return None
 
+    def list_leftovers(self):
+        """What interrupted writers left: ``[{key, size, age_seconds, kind, handle}]``, never visible objects.
+
+        Local: hidden temporary files of :class:`_LocalWriter`; S3: multipart uploads never
+        completed nor aborted. ``handle`` is what :meth:`remove_leftover` needs.
+        """
+        raise NotImplementedError
+
+    def remove_leftover(self, item):
+        """Remove one entry of :meth:`list_leftovers` (missing already is not an error)."""
+        raise NotImplementedError
+
     def probe(self):
         """Check, without writing anything, that backups could be written here.
 
@@ -199,6 +216,9 @@ class LocalStore(Store):
     def list(self, prefix=""):
         found = []
         if not os.path.isdir(self.root):
+            if os.path.exists(self.root):
+                raise StorageError("location %s is not a directory; give the directory the backups are in"
+                                   % self.root)
             return found
         for dirpath, dirnames, filenames in os.walk(self.root, onerror=self._walk_error):
             # Hidden entries are partial writes (ours) or someone else's; never list them.
@@ -216,6 +236,35 @@ class LocalStore(Store):
                     continue
                 found.append((key, size))
         return sorted(found)
+
+    def list_leftovers(self):
+        found = []
+        if not os.path.isdir(self.root):
+            return found
+        now = time.time()
+        for dirpath, dirnames, filenames in os.walk(self.root, onerror=self._walk_error):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if not (name.startswith(".") and PARTIAL_MARK in name):
+                    continue
+                path = os.path.join(dirpath, name)
+                try:
+                    stat = os.stat(path)
+                except FileNotFoundError:
+                    continue
+                found.append({"key": os.path.relpath(path, self.root).replace(os.sep, "/"), "size": stat.st_size,
+                              "age_seconds": round(max(0.0, now - stat.st_mtime), 3), "kind": "partial file",
+                              "handle": path})
+        return found
+
+    def remove_leftover(self, item):
+        try:
+            os.unlink(item["handle"])
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StorageError("cannot delete %s: %s" % (item["handle"], exc.strerror or exc)) from None
+        self._prune_dirs(os.path.dirname(item["handle"]))
 
     def _walk_error(self, exc):
         raise StorageError("cannot list %s: %s; check the directory's permissions"
@@ -258,6 +307,18 @@ class LocalStore(Store):
         return "directory %s does not exist yet and can be created in %s" % (self.root, path)
 
 
+def _make_private_dir(path):
+    """Create ``path`` (and parents) if missing; the directory itself gets mode 0700 when we create it."""
+    if os.path.isdir(path):
+        return
+    os.makedirs(os.path.dirname(path) or "/", exist_ok=True)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        return
+    os.chmod(path, 0o700)  # mkdir's mode is masked by the umask; 0700 needs no masking, but be explicit
+
+
 class _LocalWriter:
     """A hidden temporary file beside the final path; ``commit`` = fsync + rename + fsync dir."""
 
@@ -266,6 +327,9 @@ class _LocalWriter:
         self.path = path
         directory = os.path.dirname(path)
         try:
+            # the location itself is 0700 (os.makedirs gives parents the umask's mode, 0755), and each
+            # backup's directory too: a dump holds every row of the database
+            _make_private_dir(store.root)
             os.makedirs(directory, mode=0o700, exist_ok=True)
             self.temp_path = os.path.join(
                 directory, "." + os.path.basename(path) + PARTIAL_MARK + secrets.token_hex(4))
@@ -375,20 +439,8 @@ class S3Store(Store):
 
     def error(self, action, key, exc):
         """A StorageError (StorageNotFound for a missing key) describing a failed S3 call."""
-        code = aws.error_code(exc)
-        where = self.url(key) if key else self.location
-        if code in ("NoSuchKey", "404", "NotFound"):
-            return StorageNotFound("%s does not exist" % where)
-        if code == "NoSuchBucket":
-            return StorageError("S3 bucket %r does not exist (location %s); create it or correct the "
-                                "location" % (self.bucket, self.location))
-        if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
-            return StorageError("S3 refused to %s %s (%s); check the credentials and the bucket/KMS "
-                                "policies" % (action, where, code))
-        detail = code or type(exc).__name__
-        message = (getattr(exc, "response", None) or {}).get("Error", {}).get("Message") or str(exc)
-        return StorageError("cannot %s %s: %s: %s; check the endpoint, region and bucket"
-                            % (action, where, detail, message))
+        return s3_error(action, self.url(key) if key else self.location, exc, bucket=self.bucket,
+                        location=self.location)
 
     def _call(self, action, key, func, **kwargs):
         try:
@@ -419,6 +471,10 @@ class S3Store(Store):
             if token:
                 kwargs["ContinuationToken"] = token
             page = self._call("list", None, self.client.list_objects_v2, **kwargs)
+            if page.get("Name") != self.bucket:
+                # an HTML error page or a proxy's answer parses as an empty listing: never trust it
+                raise StorageError("the endpoint's answer to listing %s is not an S3 listing of bucket %s; check "
+                                   "endpoint_url (a proxy or web server answered?)" % (self.location, self.bucket))
             for item in page.get("Contents", []):
                 found.append((item["Key"][len(root):], item["Size"]))
             if not page.get("IsTruncated"):
@@ -428,6 +484,31 @@ class S3Store(Store):
 
     def delete(self, key):
         self._call("delete", key, self.client.delete_object, Bucket=self.bucket, Key=self._full(key))
+
+    def list_leftovers(self):
+        root = self.prefix + "/" if self.prefix else ""
+        found = []
+        kwargs = {"Bucket": self.bucket, "Prefix": root}
+        now = datetime.datetime.now(datetime.timezone.utc)
+        while True:
+            page = self._call("list the uploads of", None, self.client.list_multipart_uploads, **kwargs)
+            for upload in page.get("Uploads", []):
+                initiated = upload.get("Initiated") or now
+                found.append({"key": upload["Key"][len(root):], "size": None,
+                              "age_seconds": round(max(0.0, (now - initiated).total_seconds()), 3),
+                              "kind": "open multipart upload", "handle": (upload["Key"], upload["UploadId"])})
+            if not page.get("IsTruncated"):
+                return found
+            kwargs.update(KeyMarker=page.get("NextKeyMarker"), UploadIdMarker=page.get("NextUploadIdMarker"))
+
+    def remove_leftover(self, item):
+        key, upload_id = item["handle"]
+        try:
+            aws.retry()(self.client.abort_multipart_upload)(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except Exception as exc:
+            if aws.error_code(exc) in ("NoSuchUpload", "404", "NotFound"):
+                return
+            raise self.error("abort the upload of", None, exc) from None
 
     def head(self, key):
         """The S3 metadata of ``key`` (size, storage class, encryption), as boto3 returns it."""
@@ -442,6 +523,30 @@ class S3Store(Store):
                                    "location" % (self.bucket, self.location)) from None
             raise self.error("access", None, exc) from None
         return "S3 bucket %s is reachable" % self.bucket
+
+
+def s3_error(action, where, exc, bucket=None, location=None):
+    """The one mapping of a failed S3 call to a StorageError (StorageNotFound for a missing key).
+
+    ``where`` is the object's URL (or the location's) for the message; backups, releases and the
+    deployment ledger all report S3 failures through this.
+    """
+    code = aws.error_code(exc)
+    location = location or where
+    if code in ("NoSuchKey", "404", "NotFound"):
+        return StorageNotFound("%s does not exist" % where)
+    if code == "NoSuchBucket":
+        return StorageError("S3 bucket %r does not exist (location %s); create it or correct the "
+                            "location" % (bucket, location))
+    if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
+        return StorageError("S3 refused to %s %s (%s); check the credentials and the bucket/KMS "
+                            "policies" % (action, where, code))
+    if aws.is_timeout(exc):
+        return StorageError("cannot %s %s: the S3 endpoint did not answer within aws_read_timeout/"
+                            "aws_connect_timeout (%s); check the endpoint, or raise the timeouts if it is only slow"
+                            % (action, where, type(exc).__name__))
+    return StorageError("cannot %s %s: %s; check the endpoint, region and bucket"
+                        % (action, where, aws.describe_error(exc)))
 
 
 class _S3Writer:
@@ -563,19 +668,23 @@ class _S3Writer:
             return
         self._done = True
         self._chunks = []
+        in_flight = []
         if self._executor is not None:
             for future in self._futures:
                 future.cancel()
-            # Parts still uploading could outlive an abort; let them finish first.
-            self._executor.shutdown(wait=True)
+            # Parts still uploading could outlive an abort: let them finish first, but not for longer
+            # than ABORT_WAIT (a part hung on a frozen endpoint must not keep the upload open), and
+            # abort again afterwards for the ones that were still going.
+            _done, in_flight = concurrent.futures.wait(self._futures, timeout=ABORT_WAIT)
+            self._executor.shutdown(wait=not in_flight, cancel_futures=True)
         if self._upload_id is not None:
             store = self._store
             try:
                 store._call("abort the upload of", self.key, store.client.abort_multipart_upload,
                             Bucket=store.bucket, Key=self._full_key, UploadId=self._upload_id)
             except StorageError:
-                # Nothing is visible anyway (an unfinished upload is not an object); a bucket
-                # lifecycle rule for incomplete uploads cleans what an abort could not.
+                # Nothing is visible anyway (an unfinished upload is not an object); the next
+                # pg_backup's cleanup_partial_after, or a bucket lifecycle rule, removes it.
                 pass
 
 

@@ -30,6 +30,8 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+extends_documentation_fragment:
+  - shipyard.deploy.deadline
 options:
   source:
     description:
@@ -399,7 +401,9 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.analysis.canary im
     analyze_canary,
     source_argument_spec,
 )
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import NotEmpty, Number
 
 SLOT_OPTIONS = dict(
     name=dict(type="str"),
@@ -407,6 +411,26 @@ SLOT_OPTIONS = dict(
     urls=dict(type="list", elements="str"),
     vars=dict(type="dict"),
 )
+
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "window": Number(above=0, maximum=86400, hint="seconds of traffic to judge"),
+    "haproxy.timeout": Number(above=0, maximum=600),
+    "prometheus.timeout": Number(above=0, maximum=600),
+    "prometheus.url": NotEmpty("the Prometheus base URL"),
+    "probe.concurrency": Number(1, 256),
+    "probe.interval": Number(0, 60),
+    "probe.timeout": Number(above=0, maximum=600),
+    "probe.status_codes": Number(100, 599),
+    "rules.max_error_rate": Number(0, 1, hint="a fraction, 0.01 is 1 %"),
+    "rules.max_latency_ratio": Number(above=0),
+    "rules.max_latency_ms": Number(above=0),
+    "rules.min_requests": Number(0),
+    "rules.latency_floor_ms": Number(0),
+    "rules.failure_limit": Number(0),
+    "consecutive_failures": Number(0),
+}
 
 
 def main():
@@ -418,12 +442,13 @@ def main():
         **source_argument_spec(),
         consecutive_failures=dict(type="int", default=0),
     )
+    argument_spec.update(deadline_argument_spec())
     module = AnsibleModule(
         argument_spec=argument_spec,
         required_if=[("source", "haproxy", ["haproxy"]), ("source", "prometheus", ["prometheus"])],
         supports_check_mode=True,
     )
-    run_module(module, analyze_canary)
+    run_module(module, analyze_canary, rules=RULES)
 
 
 if __name__ == "__main__":

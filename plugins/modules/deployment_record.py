@@ -19,6 +19,7 @@ description:
     conditional writes and retries.
   - "Run it on the controller (C(delegate_to: localhost), C(run_once: true)) when the ledger is a file."
 extends_documentation_fragment:
+  - shipyard.deploy.deadline
   - ansible.builtin.action_common_attributes
   - shipyard.deploy.aws
 attributes:
@@ -69,6 +70,14 @@ options:
         C(enforce), C(rules)). Never put secrets here.
     type: dict
     default: {}
+  event_id:
+    description:
+      - Identifier of this event. An append whose id is already in the ledger writes nothing
+        (C(changed=false)), so a task retried after a failure never records the event twice.
+      - Defaults to a digest of O(deployment_id), O(environment), O(application), O(version), O(event) and
+        O(data) - the same event recorded twice is one event. Give distinct ids to record identical events
+        on purpose (a repeated C(note)).
+    type: str
   require_succeeded_in:
     description:
       - Fail unless O(version) of O(application) has a succeeded deployment in this environment.
@@ -126,8 +135,17 @@ ledger:
   description: Where the ledger is.
   returned: always
   type: str
+skipped_lines:
+  description: Lines of the ledger that are not usable records and were left out (not JSON, not UTF-8, not an
+    object, no C(deployment_id)/C(event), a time that is not RFC 3339, a torn last line), each with C(line)
+    (1-based) and C(reason). A warning names them too.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{line: 17, reason: "not JSON (Expecting value: line 1 column 1 (char 0))"}]
 record:
-  description: The record appended (or that would be, in check mode).
+  description: The record appended (or that would be, in check mode), with its C(event_id). When the event
+    was already in the ledger, nothing is appended and C(changed) is false.
   returned: when O(event) is given
   type: dict
   sample: {time: "2026-11-22T04:01:02.123456Z", deployment_id: "shop-20261122-0401", environment: production,
@@ -160,8 +178,21 @@ history:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.ledger import EVENTS, run_deployment_record
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import NotEmpty, Number
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "deployment_id": NotEmpty("the deployment's id"),
+    "environment": NotEmpty("the environment's name"),
+    "application": NotEmpty("the application's name"),
+    "version": NotEmpty("the version deployed"),
+    "require_succeeded_in": NotEmpty("an environment name"),
+    "history_size": Number(0, 10000),
+    "event_id": NotEmpty("an id for the event"),
+}
 
 
 def main():
@@ -175,15 +206,17 @@ def main():
         data=dict(type="dict", default={}),
         require_succeeded_in=dict(type="str"),
         history_size=dict(type="int", default=10),
+        event_id=dict(type="str"),
     )
     argument_spec.update(aws_argument_spec())
+    argument_spec.update(deadline_argument_spec())
     module = AnsibleModule(
         argument_spec=argument_spec,
         required_if=[("event", "started", ["deployment_id", "environment", "version"])],
         required_by={"event": ["deployment_id", "environment"], "require_succeeded_in": ["version"]},
         supports_check_mode=True,
     )
-    run_module(module, run_deployment_record)
+    run_module(module, run_deployment_record, rules=RULES)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ description:
     depends only on the ledger, so writing the report of the same deployment again changes nothing.
   - "Run it on the controller (C(delegate_to: localhost), C(run_once: true)) when the ledger is a file."
 extends_documentation_fragment:
+  - shipyard.deploy.deadline
   - ansible.builtin.action_common_attributes
   - shipyard.deploy.aws
 attributes:
@@ -122,8 +123,16 @@ analyses:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.report.publish import RENDERERS, run_deployment_report
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import NotEmpty
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "deployment_id": NotEmpty("the deployment's id"),
+    "dest": NotEmpty("a directory or s3://bucket/prefix"),
+}
 
 
 def main():
@@ -134,8 +143,9 @@ def main():
         formats=dict(type="list", elements="str", choices=sorted(RENDERERS), default=["html", "markdown"]),
     )
     argument_spec.update(aws_argument_spec())
+    argument_spec.update(deadline_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, run_deployment_report)
+    run_module(module, run_deployment_report, rules=RULES)
 
 
 if __name__ == "__main__":

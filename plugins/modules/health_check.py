@@ -33,6 +33,8 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+extends_documentation_fragment:
+  - shipyard.deploy.deadline
 options:
   targets:
     description:
@@ -134,10 +136,11 @@ options:
         type: str
       query:
         description:
-          - Query a PostgreSQL target must answer. Its first column of the first row is returned as
-            RV(targets[].value).
+          - Query a PostgreSQL target must answer (C(SELECT 1) when omitted). Its first column of the
+            first row is returned as RV(targets[].value).
+          - It runs in a C(READ ONLY) transaction that is rolled back, so a check can never change data
+            (C(DROP TABLE) or an C(INSERT) fail the probe).
         type: str
-        default: SELECT 1
       timeout:
         description:
           - Seconds one probe of this target may take. Defaults to O(request_timeout).
@@ -385,8 +388,10 @@ elapsed:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.health import check_health
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import Identifier, NotEmpty, Number
 
 TARGET_OPTIONS = dict(
     name=dict(type="str"),
@@ -409,10 +414,30 @@ TARGET_OPTIONS = dict(
     sslmode=dict(type="str", choices=["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
     conninfo=dict(type="str", no_log=True),
     service=dict(type="str"),
-    query=dict(type="str", default="SELECT 1"),
+    query=dict(type="str"),
     timeout=dict(type="float"),
     max_latency=dict(type="float"),
 )
+
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "targets": NotEmpty("at least one target"),
+    "targets[].port": Number(1, 65535),
+    "targets[].timeout": Number(above=0, maximum=3600),
+    "targets[].max_latency": Number(above=0),
+    "targets[].status_codes": Number(100, 599),
+    "targets[].database": Identifier(),
+    "targets[].user": Identifier(),
+    "timeout": Number(0, 86400, hint="0 probes once"),
+    "interval": Number(0, 3600),
+    "success_threshold": Number(1, 1000),
+    "failure_threshold": Number(1, 1000),
+    "start_period": Number(0, 86400),
+    "request_timeout": Number(above=0, maximum=3600),
+    "max_latency": Number(above=0),
+    "workers": Number(1, 256),
+}
 
 
 def main():
@@ -431,7 +456,8 @@ def main():
         ca_path=dict(type="path"),
         workers=dict(type="int", default=32),
     )
-    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), check_health)
+    argument_spec.update(deadline_argument_spec())
+    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), check_health, rules=RULES)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ description:
 author:
   - Shipyard Deploy Maintainers (@shipyard-deploy)
 extends_documentation_fragment:
+  - shipyard.deploy.deadline.long
   - ansible.builtin.action_common_attributes
   - shipyard.deploy.postgres
 attributes:
@@ -195,9 +196,20 @@ failed_version:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import LONG_DEADLINE, deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.runner import apply_migrations
 from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import Identifier, NotEmpty, Number
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "lock_retries": Number(0, 1000),
+    "retry_delay": Number(0, 3600),
+    "ledger_schema": Identifier(),
+    "ledger_table": Identifier(),
+    "target": NotEmpty("a migration version"),
+}
 
 
 def main():
@@ -215,7 +227,8 @@ def main():
         ledger_schema=dict(type="str", default="public"),
         ledger_table=dict(type="str", default="shipyard_schema_history"),
     )
-    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), apply_migrations)
+    argument_spec.update(deadline_argument_spec(LONG_DEADLINE))
+    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), apply_migrations, rules=RULES)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ description:
 author:
   - Shipyard Deploy Maintainers (@shipyard-deploy)
 extends_documentation_fragment:
+  - shipyard.deploy.deadline
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -174,6 +175,7 @@ files:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.lint import lint_service
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
 
@@ -189,6 +191,7 @@ def main():
         transactional=dict(type="str", choices=["auto", "yes", "no"], default="auto"),
         fail_on_blocking=dict(type="bool", default=True),
     )
+    argument_spec.update(deadline_argument_spec())
     run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), lint_service)
 
 

@@ -40,6 +40,7 @@ description:
 author:
   - Shipyard Deploy Maintainers (@shipyard-deploy)
 extends_documentation_fragment:
+  - shipyard.deploy.deadline
   - ansible.builtin.action_common_attributes
   - shipyard.deploy.postgres
 attributes:
@@ -152,14 +153,23 @@ checksum_verified:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.status import (
     FAIL_ON,
     migration_status,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import Identifier
 
 TOOL_CHOICES = ["auto", "shipyard", "flyway", "liquibase", "sqitch", "alembic", "golang_migrate", "prisma", "rails"]
+
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "history_schema": Identifier(),
+    "history_table": Identifier(),
+}
 
 
 def main():
@@ -172,7 +182,8 @@ def main():
         sqitch_project=dict(type="str"),
         fail_on=dict(type="list", elements="str", choices=FAIL_ON, default=[]),
     )
-    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), migration_status)
+    argument_spec.update(deadline_argument_spec())
+    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), migration_status, rules=RULES)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ description:
     on and the result says why the message was not delivered.
   - The webhook URL is a secret; it never appears in output, errors or results.
 extends_documentation_fragment:
+  - shipyard.deploy.deadline
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -122,30 +123,38 @@ payload:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.notify import EVENT_STYLE, run_notify
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import NotEmpty, Number
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "webhook_url": NotEmpty("the webhook URL"),
+    "retries": Number(0, 20),
+    "timeout": Number(above=0, maximum=600),
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            webhook_url=dict(type="str", required=True, no_log=True),
-            event=dict(type="str", required=True, choices=list(EVENT_STYLE)),
-            application=dict(type="str", default="app"),
-            environment=dict(type="str"),
-            version=dict(type="str"),
-            text=dict(type="str"),
-            fields=dict(type="dict", default={}),
-            username=dict(type="str"),
-            channel=dict(type="str"),
-            icon_emoji=dict(type="str"),
-            retries=dict(type="int", default=3),
-            timeout=dict(type="float", default=10),
-            fail_on_error=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
+    argument_spec = dict(
+        webhook_url=dict(type="str", required=True, no_log=True),
+        event=dict(type="str", required=True, choices=list(EVENT_STYLE)),
+        application=dict(type="str", default="app"),
+        environment=dict(type="str"),
+        version=dict(type="str"),
+        text=dict(type="str"),
+        fields=dict(type="dict", default={}),
+        username=dict(type="str"),
+        channel=dict(type="str"),
+        icon_emoji=dict(type="str"),
+        retries=dict(type="int", default=3),
+        timeout=dict(type="float", default=10),
+        fail_on_error=dict(type="bool", default=False),
     )
-    run_module(module, run_notify)
+    argument_spec.update(deadline_argument_spec())
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    run_module(module, run_notify, rules=RULES)
 
 
 if __name__ == "__main__":

@@ -73,8 +73,17 @@ options:
       - After the backup, delete complete backups of the database older than this, written as seconds or
         a number with a unit C(s), C(m), C(h), C(d) or C(w) (for example C(14d)).
       - With O(keep_last) as well, a backup is deleted when it exceeds either limit. The newest complete
-        backup is never deleted.
+        backup is never deleted, nor the one this task made, nor one another run finished while this one ran
+        (two concurrent runs with O(keep_last=1) keep both; the next run applies the limit).
+      - Only backups of the same database and the same cluster (system identifier) are counted.
     type: str
+  cleanup_partial_after:
+    description:
+      - After the backup, remove what interrupted runs of this database left behind when it is older than
+        this (same format as O(max_age)) - backup directories without a manifest, hidden temporary files,
+        S3 multipart uploads never completed. Younger ones may belong to a backup still running.
+    type: str
+    default: 1d
   s3_sse:
     description:
       - Server-side encryption of the S3 objects.
@@ -100,6 +109,7 @@ options:
     type: int
     default: 4
 extends_documentation_fragment:
+  - shipyard.deploy.deadline.long
   - ansible.builtin.action_common_attributes
   - shipyard.deploy.postgres
   - shipyard.deploy.aws
@@ -229,6 +239,23 @@ deleted:
   returned: always
   type: list
   elements: str
+removed_partial:
+  description: Ids of partial backups (no manifest) older than O(cleanup_partial_after) removed (in check mode,
+    would remove).
+  returned: always
+  type: list
+  elements: str
+removed_leftovers:
+  description: Hidden temporary files and open S3 multipart uploads older than O(cleanup_partial_after) removed,
+    each with C(key), C(size), C(age_seconds) and C(kind) (in check mode, would remove).
+  returned: always
+  type: list
+  elements: dict
+system_identifier:
+  description: System identifier of the cluster backed up (recorded in the manifest), or C(null) when the role
+    may not read it (a warning says how to grant it).
+  returned: always
+  type: str
 pg_dump_warnings:
   description: Warnings pg_dump printed (the backup succeeded nonetheless).
   returned: success and not check mode
@@ -239,9 +266,20 @@ pg_dump_warnings:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.backup.backup_service import pg_backup
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import LONG_DEADLINE, deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
 from ansible_collections.shipyard.deploy.plugins.module_utils.storage import storage_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import NotEmpty, Number
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "compression_level": Number(1, 19, hint="3 is a good balance"),
+    "compression_threads": Number(0, 256, hint="0 uses one per CPU"),
+    "keep_last": Number(1, hint="the newest complete backup is always kept; omit keep_last to keep all"),
+    "max_age": NotEmpty("a duration such as 14d"),
+    "cleanup_partial_after": NotEmpty("a duration such as 1d"),
+}
 
 
 def main():
@@ -253,8 +291,10 @@ def main():
         compression_threads=dict(type="int", default=0),
         keep_last=dict(type="int"),
         max_age=dict(type="str"),
+        cleanup_partial_after=dict(type="str", default="1d"),
     )
-    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), pg_backup)
+    argument_spec.update(deadline_argument_spec(LONG_DEADLINE))
+    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), pg_backup, rules=RULES)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ description:
   - Makes a database present or absent - what backup verification needs to clean up its scratch
     database, and what a test or a restore rehearsal needs to prepare one.
 extends_documentation_fragment:
+  - shipyard.deploy.deadline
   - ansible.builtin.action_common_attributes
   - shipyard.deploy.postgres
 attributes:
@@ -75,9 +76,19 @@ existed:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.pg_database import run_pg_database
 from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import Identifier
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "name": Identifier(),
+    "maintenance_database": Identifier(),
+    "template": Identifier(),
+    "owner": Identifier(),
+}
 
 
 def main():
@@ -90,8 +101,9 @@ def main():
         owner=dict(type="str"),
         force=dict(type="bool", default=True),
     )
+    argument_spec.update(deadline_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, run_pg_database)
+    run_module(module, run_pg_database, rules=RULES)
 
 
 if __name__ == "__main__":

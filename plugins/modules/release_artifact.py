@@ -22,6 +22,7 @@ description:
   - Prunes old releases - keeps the newest O(keep), never one that a slot link points at (the live
     and the previous release) nor the one being deployed.
 extends_documentation_fragment:
+  - shipyard.deploy.deadline
   - ansible.builtin.action_common_attributes
   - shipyard.deploy.aws
 attributes:
@@ -66,6 +67,19 @@ options:
     description: Replace an existing release of O(version) that came from a different artifact (never one in use).
     type: bool
     default: false
+  timeout:
+    description:
+      - Seconds an C(http(s)://) download may wait to connect and, then, for each piece of the answer. A
+        server that accepts the connection and never answers fails the task after this long.
+    type: float
+    default: 60
+  validate_certs:
+    description: Verify the TLS certificate of an C(https://) source.
+    type: bool
+    default: true
+  ca_path:
+    description: CA bundle (PEM) to verify an C(https://) source with, in place of the system's.
+    type: path
 author:
   - Shipyard Deploy Maintainers (@shipyard-deploy)
 """
@@ -119,8 +133,21 @@ releases:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.release import run_release_artifact
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import AbsolutePath, NotEmpty, Number
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = {
+    "version": NotEmpty("the version to install"),
+    "source": NotEmpty("a URL, s3:// URL or local path of the artifact"),
+    "checksum": NotEmpty("sha256:<64 hex digits>"),
+    "keep": Number(1, 1000, hint="the releases the slots run are always kept"),
+    "slots": NotEmpty("the slot names"),
+    "app_root": AbsolutePath(),
+    "timeout": Number(above=0, maximum=3600),
+}
 
 
 def main():
@@ -132,10 +159,14 @@ def main():
         keep=dict(type="int", default=5),
         slots=dict(type="list", elements="str", default=["blue", "green"]),
         force=dict(type="bool", default=False),
+        timeout=dict(type="float", default=60),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
     )
     argument_spec.update(aws_argument_spec())
+    argument_spec.update(deadline_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, run_release_artifact)
+    run_module(module, run_release_artifact, rules=RULES)
 
 
 if __name__ == "__main__":

@@ -123,6 +123,7 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - shipyard.deploy.deadline
   - ansible.builtin.action_common_attributes
   - shipyard.deploy.aws
 requirements:
@@ -221,6 +222,7 @@ environment:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.evidence.service import (
     argument_spec,
     run_release_evidence,
@@ -229,7 +231,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(argument_spec(), **deadline_argument_spec()), supports_check_mode=True)
     run_module(module, run_release_evidence)
 
 

@@ -301,6 +301,12 @@ options:
     description: Seconds to wait for sessions to leave the old slot after the switch to 100% (not on a rollback).
     type: float
     default: 0
+  deadline:
+    description:
+      - Seconds the whole rollout may take, bake included. When they are up while traffic is split or on the new slot,
+        all traffic goes back to O(live_slot), the rollback is recorded, and the task fails saying so.
+    type: float
+    default: 21600
   record:
     description:
       - M(shipyard.deploy.deployment_record) options - C(ledger), C(deployment_id), C(environment), C(application),
@@ -470,15 +476,32 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.analysis.canary import source_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import LONG_DEADLINE, deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.rollout.controller import run_rollout
-from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import router_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import router_argument_spec, router_rules
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import NotEmpty, Number
+
+# Checked before anything runs or moves (module_utils/validation.py); the steps, rules and the
+# bake are checked by the rollout itself, with messages naming the step or the rule.
+RULES = dict(router_rules(), **{
+    "idle_slot": NotEmpty("the slot taking over"),
+    "step_min_duration": Number(0, 86400),
+    "step_max_duration": Number(0, 604800),
+    "pause": Number(0, 86400),
+    "sample_interval": Number(0.05, 60, hint="seconds between two samples"),
+    "record_interval": Number(0.5, 3600),
+    "drain_timeout": Number(0, 3600),
+    "baseline_latency_ms": Number(above=0),
+})
 
 
 def argument_spec():
     """The rollout module's options (importable, for tools and the role's argument specs)."""
     spec = router_argument_spec()
     spec.update(aws_argument_spec())
+    # long canaries and bakes: the whole progression is one task
+    spec.update(deadline_argument_spec(LONG_DEADLINE))
     sources = source_argument_spec()
     sources["rules"] = dict(type="dict")
     spec.update(
@@ -522,7 +545,7 @@ def argument_spec():
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    run_module(module, run_rollout)
+    run_module(module, run_rollout, rules=RULES)
 
 
 if __name__ == "__main__":

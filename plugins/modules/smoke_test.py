@@ -27,6 +27,8 @@ description:
     C(secret: true) - never appear in the result, a failure message or the output; the answer of a step that sends
     or captures a secret is never quoted."
   - JSON paths are those of M(shipyard.deploy.health_check) - dotted keys, list items by index (C(items.0.id)).
+extends_documentation_fragment:
+  - shipyard.deploy.deadline
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -209,6 +211,7 @@ elapsed:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
 from ansible_collections.shipyard.deploy.plugins.module_utils.smoke.sequence import smoke_test_service
 
@@ -238,6 +241,7 @@ def main():
         timeout=dict(type="float", default=10.0),
         validate_certs=dict(type="bool", default=True),
         ca_path=dict(type="path"),
+        **deadline_argument_spec(),
     )
     run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), smoke_test_service)
 

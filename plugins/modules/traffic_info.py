@@ -21,6 +21,7 @@ description:
     C(aws_alb): the weights of the target groups in the listener's or rule's forward action, and the
     targets registered in each group."
 extends_documentation_fragment:
+  - shipyard.deploy.deadline
   - shipyard.deploy.router
   - shipyard.deploy.aws
 attributes:
@@ -87,20 +88,25 @@ member_states:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
-from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import router_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import router_argument_spec, router_rules
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
 from ansible_collections.shipyard.deploy.plugins.module_utils.traffic import info_service
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = router_rules()
 
 
 def main():
     argument_spec = router_argument_spec()
     argument_spec.update(aws_argument_spec())
+    argument_spec.update(deadline_argument_spec())
     module = AnsibleModule(
         argument_spec=argument_spec,
         mutually_exclusive=[("alb_listener_arn", "alb_rule_arn")],
         supports_check_mode=True,
     )
-    run_module(module, info_service)
+    run_module(module, info_service, rules=RULES)
 
 
 if __name__ == "__main__":

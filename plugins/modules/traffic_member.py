@@ -29,6 +29,7 @@ description:
   - Refuses (before changing anything) to take out the last members that receive traffic, unless
     O(force=true). Unknown members fail before anything is changed.
 extends_documentation_fragment:
+  - shipyard.deploy.deadline
   - shipyard.deploy.router
   - shipyard.deploy.aws
 attributes:
@@ -170,6 +171,7 @@ deregistration_delay:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import router_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
 from ansible_collections.shipyard.deploy.plugins.module_utils.traffic import member_service
@@ -185,6 +187,7 @@ def main():
         force=dict(type="bool", default=False),
     )
     argument_spec.update(aws_argument_spec())
+    argument_spec.update(deadline_argument_spec())
     module = AnsibleModule(
         argument_spec=argument_spec,
         mutually_exclusive=[("alb_listener_arn", "alb_rule_arn")],

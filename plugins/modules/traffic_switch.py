@@ -32,6 +32,7 @@ description:
   - Bad input (weights not summing to 100, an unknown slot, an unreachable socket) fails before anything
     is changed.
 extends_documentation_fragment:
+  - shipyard.deploy.deadline
   - shipyard.deploy.router
   - shipyard.deploy.aws
 attributes:
@@ -178,9 +179,18 @@ drain:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
-from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import router_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import router_argument_spec, router_rules
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
 from ansible_collections.shipyard.deploy.plugins.module_utils.traffic import switch_service
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import NotEmpty, Number
+
+# Checked before anything runs (module_utils/validation.py; shared options have common rules).
+RULES = dict(router_rules(), **{
+    "active": NotEmpty("a slot name"),
+    "drain_timeout": Number(0, 3600),
+    "alb_stickiness_duration": Number(0, 604800),
+})
 
 
 def main():
@@ -193,13 +203,14 @@ def main():
         alb_stickiness_duration=dict(type="int"),
     )
     argument_spec.update(aws_argument_spec())
+    argument_spec.update(deadline_argument_spec())
     module = AnsibleModule(
         argument_spec=argument_spec,
         mutually_exclusive=[("weights", "active"), ("alb_listener_arn", "alb_rule_arn")],
         required_one_of=[("weights", "active")],
         supports_check_mode=True,
     )
-    run_module(module, switch_service)
+    run_module(module, switch_service, rules=RULES)
 
 
 if __name__ == "__main__":

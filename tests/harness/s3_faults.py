@@ -45,6 +45,10 @@ class _Handler(BaseHTTPRequestHandler):
             proxy.parts_seen.append(number)
             if number >= proxy.fail_from_part and (proxy.times is None or len(proxy.failed) < proxy.times):
                 proxy.failed.append(number)
+                if proxy.hang:
+                    # an endpoint that took the part and never answers (until the client gives up)
+                    proxy.released.wait(proxy.hang)
+                    return
                 self._send(proxy.status, {"Content-Type": "application/xml"}, (
                     '<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s '
                     "(injected by the test proxy)</Message></Error>" % (proxy.code, proxy.code)).encode())
@@ -81,15 +85,18 @@ class FailingUploadProxy:
     """``FailingUploadProxy(s3.endpoint, fail_from_part=3).start()``; use ``.endpoint`` as endpoint_url.
 
     ``times`` limits how many part uploads fail (a transient fault); by default every one does.
+    ``hang`` holds those part uploads that long without an answer (a frozen endpoint).
     """
 
-    def __init__(self, upstream, fail_from_part=2, status=403, code="AccessDenied", times=None):
+    def __init__(self, upstream, fail_from_part=2, status=403, code="AccessDenied", times=None, hang=None):
         parts = urlsplit(upstream)
         self.upstream_host, self.upstream_port = parts.hostname, parts.port
         self.fail_from_part = fail_from_part
         self.status = status
         self.code = code
         self.times = times  # fail only this many requests (None: every one), to test retries
+        self.hang = hang  # seconds to hold a failing part upload without any answer (None: answer the error)
+        self.released = threading.Event()
         self.parts_seen = []
         self.failed = []
         self._server = None
@@ -108,6 +115,7 @@ class FailingUploadProxy:
         return self
 
     def stop(self):
+        self.released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -18,9 +18,9 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import Conf
 from ansible_collections.shipyard.deploy.plugins.module_utils.health import (
     Target,
     latency_summary,
-    new_http_session,
     probe_http,
 )
+from ansible_collections.shipyard.deploy.plugins.module_utils.http_client import new_session as new_http_session
 
 LATENCY_METRICS = ("p50", "p95", "p99", "avg", "max")
 # Distinct error messages kept per slot in the result: enough to see what went wrong.

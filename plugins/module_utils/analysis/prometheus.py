@@ -16,13 +16,13 @@ An empty result, NaN or a missing query is missing data (the rules make it incon
 from __future__ import annotations
 
 import math
-import random
 import string
 import time
 
+from ansible_collections.shipyard.deploy.plugins.module_utils import http_client, safe_json
 from ansible_collections.shipyard.deploy.plugins.module_utils.analysis.rules import measurement
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import AnalysisError, ConfigurationError
-from ansible_collections.shipyard.deploy.plugins.module_utils.health import new_http_session, redact_url
+from ansible_collections.shipyard.deploy.plugins.module_utils.health import redact_url
 
 QUERY_NAMES = ("requests", "errors", "latency")
 LATENCY_SCALE = {"seconds": 1000.0, "milliseconds": 1.0}
@@ -80,14 +80,14 @@ class PrometheusClient:
         self.headers = {str(k): str(v) for k, v in (headers or {}).items()}
         if bearer_token:
             self.headers["Authorization"] = "Bearer " + bearer_token
-        self.verify = (ca_path or True) if validate_certs else False
+        self.verify = http_client.tls_verify(validate_certs, ca_path)
         self.timeout = timeout
         self.attempts = attempts
-        self.session = new_http_session(4)
+        self.session = http_client.new_session(4)
 
     def query(self, promql, at=None):
         """Run an instant query (at ``at``, a UNIX time, or now); return its one number or None."""
-        import requests  # present: new_http_session() checked it
+        import requests  # present: http_client.new_session() checked it
 
         params = {"query": promql}
         if at is not None:
@@ -96,22 +96,22 @@ class PrometheusClient:
         for attempt in range(1, self.attempts + 1):
             try:
                 response = self.session.get(self.url + "/api/v1/query", params=params, headers=self.headers,
-                                            timeout=self.timeout, verify=self.verify)
+                                            timeout=http_client.timeouts(self.timeout), verify=self.verify)
                 if response.status_code >= 500 or response.status_code == 429:
                     last = "HTTP %d" % response.status_code
                 else:
                     try:
-                        payload = response.json()
+                        payload = safe_json.loads(response.content)
                     except ValueError:
                         raise AnalysisError("Prometheus at %s answered HTTP %d with a body that is not JSON: %r"
                                             % (redact_url(self.url), response.status_code,
                                                response.text[:200])) from None
                     return parse_instant_result(payload, promql)
             except requests.RequestException as exc:
-                last = "%s: %s" % (type(exc).__name__, exc)
+                last = http_client.short_error(exc)
             if attempt < self.attempts:
                 # full jitter: concurrent analyses must not retry in lockstep
-                time.sleep(random.uniform(0, 0.5 * 2 ** attempt))  # noqa: S311 - not cryptography
+                http_client.pause(attempt + 1)
         raise AnalysisError("cannot query Prometheus at %s after %d attempts (%s); check prometheus.url and that "
                             "it is reachable from this host" % (redact_url(self.url), self.attempts, last))
 

@@ -15,6 +15,7 @@ import json
 import re
 import secrets
 
+from ansible_collections.shipyard.deploy.plugins.module_utils import safe_json
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError, IntegrityError
 from ansible_collections.shipyard.deploy.plugins.module_utils.storage import StorageNotFound
 
@@ -40,6 +41,9 @@ MANIFEST_FIELDS = {
     "row_counts": dict,
     "duration_seconds": (int, float),
 }
+# Optional fields (manifests written before they existed lack them): the cluster's
+# pg_control_system().system_identifier, as text (null when the role may not read it).
+OPTIONAL_FIELDS = {"system_identifier": (str, type(None))}
 
 
 def utc_now():
@@ -122,11 +126,17 @@ def validate_manifest(doc, backup_id=None):
                                  % (where, table, count))
     if "/" in doc["data_key"] or doc["data_key"] in ("", ".", ".."):
         raise IntegrityError("%s: data_key %r is not a file name" % (where, doc["data_key"]))
+    for name, kind in OPTIONAL_FIELDS.items():
+        if name in doc and not isinstance(doc[name], kind):
+            raise IntegrityError("%s: field %s has the wrong type (%s); the backup cannot be trusted"
+                                 % (where, name, type(doc[name]).__name__))
+    if doc.get("system_identifier") is not None and not doc["system_identifier"].isdigit():
+        raise IntegrityError("%s: system_identifier %r is not a number" % (where, doc["system_identifier"]))
     return doc
 
 
 def build_manifest(backup_id, database, created_at, server_version, pg_dump_version, size, sha256,
-                   uncompressed_size, row_counts, duration_seconds):
+                   uncompressed_size, row_counts, duration_seconds, system_identifier=None):
     """The manifest dict of a finished backup (validated)."""
     doc = {
         "format_version": FORMAT_VERSION,
@@ -143,6 +153,7 @@ def build_manifest(backup_id, database, created_at, server_version, pg_dump_vers
         "uncompressed_size": uncompressed_size,
         "row_counts": dict(sorted(row_counts.items())),
         "duration_seconds": round(duration_seconds, 3),
+        "system_identifier": system_identifier,
     }
     return validate_manifest(doc, backup_id)
 
@@ -161,8 +172,8 @@ def load_manifest(store, backup_id):
         raise IntegrityError("manifest missing for backup %s in %s: the backup is incomplete (or "
                              "was never made); use another backup" % (backup_id, store.location)) from None
     try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        doc = safe_json.loads(raw)
+    except ValueError as exc:
         raise IntegrityError("manifest of backup %s in %s is not valid JSON (%s); the backup cannot "
                              "be trusted, use another one" % (backup_id, store.location, exc)) from None
     return validate_manifest(doc, backup_id)
@@ -172,13 +183,22 @@ def _age_seconds(created_at, now):
     return max(0.0, round((now - created_at).total_seconds(), 3))
 
 
-def list_backups(store, database=None, now=None):
-    """Every backup in ``store``, oldest first, complete or not.
+def list_backups(store, database=None, now=None, system_identifier=None):
+    """Every backup in ``store``, oldest first, in one of three states.
 
-    Each entry: ``id``, ``database``, ``created_at``, ``age_seconds``, ``size`` (bytes of the
-    data object, 0 when absent), ``complete`` (its manifest exists and is valid) and, when not
-    complete, ``problem``.  ``database`` filters by database name.  A manifest that exists but
-    cannot be read makes the backup incomplete rather than failing the listing.
+    Each entry: ``id``, ``database``, ``created_at``, ``age_seconds``, ``size`` (bytes of the data
+    object, 0 when absent), ``expected_size`` (the manifest's, None without one),
+    ``system_identifier`` (of the cluster it was made from, when known), ``finished_at`` (when its
+    manifest says it was done), ``state`` and ``complete`` (``state == "complete"``), and, when not
+    complete, ``problem``:
+
+    - ``complete``: a valid manifest and a data object of exactly the manifest's size;
+    - ``damaged``: a manifest that cannot be read or validated, or a data object missing or of
+      another size (truncated, appended to) - never restorable, never counted as latest;
+    - ``partial``: no manifest (interrupted, or still being written).
+
+    ``database`` filters by database name, ``system_identifier`` by cluster (backups that do not
+    know their cluster are kept by that filter).
     """
     now = now or utc_now()
     groups = {}
@@ -193,24 +213,35 @@ def list_backups(store, database=None, now=None):
             try:
                 doc = load_manifest(store, backup_id)
             except IntegrityError as exc:
-                entries.append(_incomplete(backup_id, files, now, str(exc)))
+                entries.append(_incomplete(backup_id, files, now, str(exc), "damaged"))
                 continue
-            created = parse_time(doc["created_at"])
-            entries.append({
-                "id": backup_id,
-                "database": doc["database"],
-                "created_at": doc["created_at"],
-                "age_seconds": _age_seconds(created, now),
-                "size": files.get(doc["data_key"], 0),
-                "complete": doc["data_key"] in files,
-                **({} if doc["data_key"] in files else {"problem": "data object missing"}),
-            })
+            entries.append(_entry(doc, files, now))
         elif ID_RE.match(backup_id):
-            entries.append(_incomplete(backup_id, files, now, "no manifest (interrupted or in progress)"))
+            entries.append(_incomplete(backup_id, files, now, "no manifest (interrupted or in progress)", "partial"))
     if database is not None:
         entries = [e for e in entries if e["database"] in (database, id_safe_name(database))]
+    if system_identifier is not None:
+        entries = [e for e in entries if e["system_identifier"] in (None, str(system_identifier))]
     entries.sort(key=_sort_key)
     return entries
+
+
+def _entry(doc, files, now):
+    created = parse_time(doc["created_at"])
+    size = files.get(doc["data_key"])
+    entry = {
+        "id": doc["id"], "database": doc["database"], "created_at": doc["created_at"],
+        "age_seconds": _age_seconds(created, now), "size": size or 0, "expected_size": doc["size"],
+        "system_identifier": doc.get("system_identifier"),
+        "finished_at": format_time(created + datetime.timedelta(seconds=doc["duration_seconds"])),
+        "state": "complete", "complete": True,
+    }
+    if size is None:
+        entry.update(state="damaged", complete=False, problem="data object %s missing" % doc["data_key"])
+    elif size != doc["size"]:
+        entry.update(state="damaged", complete=False, problem="data object has %d bytes, the manifest records %d "
+                     "(truncated or changed)" % (size, doc["size"]))
+    return entry
 
 
 def _sort_key(entry):
@@ -221,7 +252,7 @@ def _sort_key(entry):
     return moment, entry["id"]
 
 
-def _incomplete(backup_id, files, now, problem):
+def _incomplete(backup_id, files, now, problem, state):
     match = ID_RE.match(backup_id)
     database, created_at, age = None, None, None
     if match:
@@ -231,21 +262,31 @@ def _incomplete(backup_id, files, now, problem):
         created_at = format_time(stamp)
         age = _age_seconds(stamp, now)
     return {"id": backup_id, "database": database, "created_at": created_at or "", "age_seconds": age,
-            "size": files.get(DATA_KEY, 0), "complete": False, "problem": problem}
+            "size": files.get(DATA_KEY, 0), "expected_size": None, "system_identifier": None, "finished_at": None,
+            "state": state, "complete": False, "problem": problem}
 
 
-def resolve_backup_id(store, backup_id, database=None):
+def resolve_backup_id(store, backup_id, database=None, system_identifier=None):
     """The id of the newest complete backup (of ``database`` if given) for ``latest``, else ``backup_id``.
 
     An explicit id is returned as is (its manifest is checked when it is loaded); ``latest``
-    with no complete backup raises ConfigurationError.
+    with no complete backup raises ConfigurationError, and so does ``latest`` when complete
+    backups of ``database`` come from more than one cluster and ``system_identifier`` does not
+    say which (two clusters sharing a location and a database name are not one database).
     """
     if backup_id != "latest":
         if not backup_id or "/" in backup_id or backup_id in (".", ".."):
             raise ConfigurationError("backup id %r is not valid; give an id listed by pg_backup_info or "
                                      "'latest'" % backup_id)
         return backup_id
-    complete = [e for e in list_backups(store, database=database) if e["complete"]]
+    complete = [e for e in list_backups(store, database=database, system_identifier=system_identifier)
+                if e["complete"]]
+    clusters = sorted({e["system_identifier"] for e in complete if e["system_identifier"]})
+    if system_identifier is None and len(clusters) > 1:
+        raise ConfigurationError(
+            "backups of database %s in %s come from %d clusters (system identifiers %s), so 'latest' is ambiguous; "
+            "set source_system_identifier to the cluster's (SELECT system_identifier FROM pg_control_system()) "
+            "or give a backup_id" % (database, store.location, len(clusters), ", ".join(clusters)))
     if not complete:
         raise ConfigurationError(
             "no complete backup%s in %s, so 'latest' names nothing; make one with pg_backup or check the "

@@ -28,25 +28,36 @@ The sequence, and why it keeps the target safe:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import secrets
 import shutil
-import subprocess
 import tempfile
 import time
-import traceback
 
 from ansible_collections.shipyard.deploy.plugins.module_utils import postgres, storage
 from ansible_collections.shipyard.deploy.plugins.module_utils.backup import manifest as manifests
+from ansible_collections.shipyard.deploy.plugins.module_utils.backup.databases import (
+    count_rows,
+    database_exists,
+    drop_database,
+    rename_into_place,
+)
+from ansible_collections.shipyard.deploy.plugins.module_utils.backup.interrupt import terminate_cleanly
+from ansible_collections.shipyard.deploy.plugins.module_utils.backup.pg_restore_process import PgRestoreProcess
+from ansible_collections.shipyard.deploy.plugins.module_utils.backup.verified_stream import (
+    _check_decoded,
+    open_verified,
+    require_zstandard,
+    stream_decompressed,
+    verify_stream,
+    zstandard,
+)
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ConfigurationError,
-    DependencyError,
     IntegrityError,
     PostgresError,
     RestoreError,
-    StorageError,
 )
 
 try:
@@ -56,33 +67,7 @@ except ImportError:  # pragma: no cover - reported by postgres.require_psycopg()
     pg_errors = None
     sql = None
 
-try:
-    import zstandard
-except ImportError:  # pragma: no cover - reported by require_zstandard()
-    zstandard = None
-    ZSTD_IMPORT_ERROR = traceback.format_exc()
-else:
-    ZSTD_IMPORT_ERROR = None
-
-CHUNK = 1 << 20
 NAME_MAX = 63  # NAMEDATALEN - 1: PostgreSQL truncates longer identifiers silently
-SWAP_ATTEMPTS = 5
-STDERR_TAIL = 2000
-
-
-def require_zstandard():
-    """Raise DependencyError when the zstandard library is not importable."""
-    if zstandard is None:
-        raise DependencyError(
-            "the Python library zstandard is required on the host that runs this task; "
-            "install it with 'pip install zstandard' into the interpreter Ansible uses",
-            import_error=ZSTD_IMPORT_ERROR,
-        )
-
-
-# ---------------------------------------------------------------------------------------------
-# Pure logic (unit tested)
-# ---------------------------------------------------------------------------------------------
 
 
 def scratch_name(target, token=None, label="restore"):
@@ -136,13 +121,17 @@ def admin_database(params):
 def row_count_differences(expected, actual):
     """Tables whose restored row count differs from the manifest: ``{table: {expected, actual}}``.
 
-    ``actual`` maps table -> count; a table absent from ``actual`` was not restored (``None``).
+    ``actual`` maps table -> count; a table absent from ``actual`` was not restored (``None``), a
+    table absent from ``expected`` is not in the manifest (``expected`` is ``None``).
     """
     differences = {}
     for table, count in sorted(expected.items()):
         got = actual.get(table)
         if got != count:
             differences[table] = {"expected": count, "actual": got}
+    # and the other way: a table the manifest does not know (dropped from it, or a different dump)
+    for table in sorted(set(actual) - set(expected)):
+        differences[table] = {"expected": None, "actual": actual[table]}
     return differences
 
 
@@ -170,295 +159,6 @@ def plan_target(target, target_exists, swap, force, previous_name, previous_exis
     )
 
 
-class VerifyingReader:
-    """Wrap a storage reader: count and SHA-256 every byte, never read past the manifest's size.
-
-    The hash covers exactly what was read from storage, so a flipped byte, a truncated object or
-    trailing garbage is found no matter what the decompressor makes of it.
-    """
-
-    def __init__(self, raw, expected_size, chunk=CHUNK, source="the backup"):
-        self.raw = raw
-        self.source = source
-        self.expected_size = expected_size
-        self.chunk = chunk
-        self.size = 0
-        self.sha = hashlib.sha256()
-        self.eof = False
-        self.oversized = False
-
-    def read(self, n=-1):
-        """Read up to ``n`` bytes (a chunk when ``n`` < 0); ``b""`` at the end or past the limit."""
-        if self.eof or self.oversized:
-            return b""
-        try:
-            data = self.raw.read(self.chunk if n is None or n < 0 else n)
-        except Exception as exc:  # a dropped connection or a disk error, not a damaged backup
-            raise StorageError(
-                "reading %s failed after %d bytes: %s; check the storage and retry (nothing was put in "
-                "place)" % (self.source, self.size, _first_line(exc))) from None
-        if not data:
-            self.eof = True
-            return b""
-        self.size += len(data)
-        self.sha.update(data)
-        if self.size > self.expected_size:
-            # More bytes than the manifest says: stop here, the result is refused anyway.
-            self.oversized = True
-        return data
-
-    def drain(self):
-        """Read (and hash) whatever is left, so the final verdict covers the whole object."""
-        while self.read(self.chunk):
-            pass
-
-    @property
-    def sha256(self):
-        return self.sha.hexdigest()
-
-    def verdict(self, manifest, backup_id):
-        """Raise IntegrityError unless size and SHA-256 equal the manifest's (call after the end)."""
-        if self.oversized:
-            raise IntegrityError(
-                "backup %s: %s is larger than the %d bytes its manifest records (read %d so far); the "
-                "data was changed or appended to after the backup; do not use it, restore another backup"
-                % (backup_id, manifest["data_key"], manifest["size"], self.size),
-                backup_id=backup_id, expected_size=manifest["size"], actual_size=self.size,
-            )
-        if self.size != manifest["size"]:
-            raise IntegrityError(
-                "backup %s: %s has %d bytes but its manifest records %d (truncated or tampered); do not "
-                "use it, restore another backup" % (backup_id, manifest["data_key"], self.size, manifest["size"]),
-                backup_id=backup_id, expected_size=manifest["size"], actual_size=self.size,
-            )
-        if self.sha256 != manifest["sha256"].lower():
-            raise IntegrityError(
-                "backup %s: SHA-256 of %s is %s but its manifest records %s (the data or the manifest "
-                "was altered); do not use it, restore another backup"
-                % (backup_id, manifest["data_key"], self.sha256, manifest["sha256"]),
-                backup_id=backup_id, expected_sha256=manifest["sha256"], actual_sha256=self.sha256,
-            )
-
-
-def stream_decompressed(reader, sink):
-    """Feed the zstd-decompressed content of ``reader`` to ``sink(bytes)``; return its size.
-
-    Raises ``zstandard.ZstdError`` on undecodable input; a truncated frame is not an error here
-    (the size and SHA-256 verdict catches it).
-    """
-    require_zstandard()
-    decompressor = zstandard.ZstdDecompressor().decompressobj(read_across_frames=True)
-    total = 0
-    while True:
-        data = reader.read(CHUNK)
-        if not data:
-            break
-        out = decompressor.decompress(data)
-        if out:
-            total += len(out)
-            sink(out)
-    return total
-
-
-def verify_stream(store, manifest, backup_id):
-    """Read the whole backup, check size, SHA-256, zstd and uncompressed size; change nothing."""
-    raw, reader = open_verified(store, manifest, backup_id)
-    try:
-        try:
-            uncompressed = stream_decompressed(reader, lambda _chunk: None)
-            decode_error = None
-        except zstandard.ZstdError as exc:
-            uncompressed, decode_error = None, exc
-        reader.drain()
-    finally:
-        raw.close()
-    reader.verdict(manifest, backup_id)
-    _check_decoded(manifest, backup_id, decode_error, uncompressed)
-    return {"size": reader.size, "sha256": reader.sha256, "uncompressed_size": uncompressed}
-
-
-def _check_decoded(manifest, backup_id, decode_error, uncompressed):
-    if decode_error is not None:
-        raise IntegrityError(
-            "backup %s: its data matches the manifest's SHA-256 but is not valid zstd (%s); the backup "
-            "was written wrongly, restore another backup" % (backup_id, decode_error),
-            backup_id=backup_id,
-        )
-    expected = manifest.get("uncompressed_size")
-    if uncompressed is not None and isinstance(expected, int) and expected > 0 and uncompressed != expected:
-        raise IntegrityError(
-            "backup %s decompresses to %d bytes but its manifest records %d; restore another backup"
-            % (backup_id, uncompressed, expected),
-            backup_id=backup_id,
-        )
-
-
-def open_verified(store, manifest, backup_id):
-    """Open the data object; return ``(raw reader, VerifyingReader around it)``."""
-    raw = open_data(store, manifest, backup_id)
-    source = "%s/%s/%s" % (store.location.rstrip("/"), backup_id, manifest["data_key"])
-    return raw, VerifyingReader(raw, manifest["size"], source=source)
-
-
-def open_data(store, manifest, backup_id):
-    """Open the backup's data object; a missing one is an integrity failure, not a storage hiccup."""
-    key = "%s/%s" % (backup_id, manifest["data_key"])
-    try:
-        return store.open_reader(key)
-    except storage.StorageNotFound:
-        raise IntegrityError(
-            "backup %s has a manifest but its data object %s is missing from %s; the backup is "
-            "unusable, restore another one" % (backup_id, manifest["data_key"], store.location),
-            backup_id=backup_id,
-        ) from None
-
-
-# ---------------------------------------------------------------------------------------------
-# PostgreSQL side
-# ---------------------------------------------------------------------------------------------
-
-
-def database_exists(conn, name):
-    """True when a database called ``name`` exists on the server."""
-    return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
-
-
-def terminate_sessions(conn, names):
-    """Terminate every other session connected to the databases ``names``."""
-    conn.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE datname = ANY(%s) AND pid <> pg_backend_pid()",
-        (list(names),),
-    )
-
-
-def drop_database(conn, name, server_major):
-    """Drop ``name`` (its sessions are terminated first); no error when it does not exist."""
-    terminate_sessions(conn, [name])
-    force = " WITH (FORCE)" if server_major >= 13 else ""
-    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}" + force).format(sql.Identifier(name)))
-
-
-def count_rows(conn, tables):
-    """Row counts of ``tables`` (``schema.table`` names) in the database of ``conn``.
-
-    Names are matched against the catalog rather than split on ".", so schemas or tables with a
-    dot in their name are counted correctly.  A table that does not exist is left out.  ``ONLY``:
-    the manifest counts each table without its inheritance children, so we do too.
-    """
-    rows = conn.execute(
-        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-        "AND n.nspname NOT LIKE 'pg\\_toast%%'"
-    ).fetchall()
-    catalog = {"%s.%s" % (nsp, rel): (nsp, rel) for nsp, rel in rows}
-    counts = {}
-    for table in tables:
-        if table in catalog:
-            nsp, rel = catalog[table]
-            query = sql.SQL("SELECT count(*) FROM ONLY {}.{}").format(sql.Identifier(nsp), sql.Identifier(rel))
-            counts[table] = conn.execute(query).fetchone()[0]
-    return counts
-
-
-def rename_into_place(conn, target, scratch, previous):
-    """Give ``scratch`` the name ``target`` (and the current target the name ``previous``).
-
-    One transaction does both renames, so they happen together or not at all; a session that
-    connects in between makes it fail with 55006 and the whole transaction is retried.
-    """
-    last_error = None
-    for attempt in range(SWAP_ATTEMPTS):
-        terminate_sessions(conn, [target, scratch] if previous else [scratch])
-        try:
-            with conn.transaction():
-                if previous:
-                    conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                        sql.Identifier(target), sql.Identifier(previous)))
-                conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                    sql.Identifier(scratch), sql.Identifier(target)))
-            return attempt + 1
-        except pg_errors.ObjectInUse as exc:
-            last_error = exc
-            time.sleep(0.2 * (attempt + 1))
-    raise RestoreError(
-        "could not rename %r to %r: sessions keep connecting to %r (%s); nothing was renamed, the "
-        "scratch database is dropped; stop the clients of %r and retry"
-        % (scratch, target, target, str(last_error).splitlines()[0], target),
-    )
-
-
-class PgRestoreProcess:
-    """``pg_restore --exit-on-error`` into one database, reading a file or our stdin.
-
-    stderr goes to a temporary file (never a pipe nobody reads, which could block pg_restore);
-    its tail ends up in the error message.
-    """
-
-    def __init__(self, tool, params, dbname, no_owner=False, jobs=1, path=None):
-        argv = [tool, "--exit-on-error", "--dbname", dbname]
-        if no_owner:
-            argv.append("--no-owner")
-        if jobs > 1:
-            argv += ["--jobs", str(jobs)]
-        if path:
-            argv.append(path)
-        self.argv = argv
-        self.stderr = tempfile.TemporaryFile()
-        # The password travels in PGPASSWORD, never in argv.
-        self.proc = subprocess.Popen(
-            argv, stdin=None if path else subprocess.PIPE, stdout=subprocess.DEVNULL,
-            stderr=self.stderr, env=params.with_database(dbname).child_env(),
-        )
-        if not path:
-            _grow_pipe(self.proc.stdin)
-
-    def write(self, data):
-        """Send dump bytes; False once pg_restore stopped reading (it exited)."""
-        try:
-            self.proc.stdin.write(data)
-            return True
-        except (BrokenPipeError, ValueError):
-            return False
-
-    def finish(self):
-        """Close stdin, wait, and return ``(returncode, stderr tail)``."""
-        if self.proc.stdin:
-            try:
-                self.proc.stdin.close()
-            except BrokenPipeError:
-                pass
-        returncode = self.proc.wait()
-        self.stderr.seek(0)
-        text = self.stderr.read().decode("utf-8", "replace").strip()
-        self.stderr.close()
-        return returncode, text[-STDERR_TAIL:]
-
-    def kill(self):
-        """Stop pg_restore at once (used when the input proved bad)."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        try:
-            self.finish()
-        except (OSError, ValueError):
-            pass
-
-
-def _grow_pipe(pipe):
-    # A 1 MiB pipe lets decompression run ahead of pg_restore instead of in 64 KiB lock-step.
-    try:
-        import fcntl
-
-        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), CHUNK)
-    except (ImportError, OSError):
-        pass
-
-
-# ---------------------------------------------------------------------------------------------
-# The service
-# ---------------------------------------------------------------------------------------------
-
-
 class Restore:
     """One restore: options in, a result dictionary out (see the module's RETURN)."""
 
@@ -473,16 +173,28 @@ class Restore:
     def resolve(self):
         """Find the backup and load a manifest that belongs to it."""
         params = self.params
-        requested = params.get("backup_id") or "latest"
+        requested = params.get("backup_id")
+        if requested is None:
+            requested = "latest"
+        elif not requested.strip():
+            # an empty id must never mean "the newest one"
+            raise ConfigurationError("backup_id is empty; give an id listed by pg_backup_info, or latest")
         source = params.get("source_database")
         if requested == "latest" and not source:
             raise ConfigurationError(
                 "backup_id=latest needs source_database (the database whose newest backup to restore), "
                 "so that a shared location never hands you another database's backup"
             )
-        backup_id = manifests.resolve_backup_id(self.store, requested, database=source)
+        backup_id = manifests.resolve_backup_id(self.store, requested, database=source,
+                                                system_identifier=params.get("source_system_identifier"))
         manifest = manifests.load_manifest(self.store, backup_id)
         check_manifest(manifest, backup_id, source)
+        cluster = params.get("source_system_identifier")
+        if cluster and manifest.get("system_identifier") not in (None, str(cluster)):
+            raise IntegrityError(
+                "backup %s was made from the cluster with system identifier %s, not %s (source_system_identifier); "
+                "pick a backup of that cluster" % (backup_id, manifest.get("system_identifier"), cluster),
+                backup_id=backup_id)
         self.backup_id, self.manifest = backup_id, manifest
         self.result.update({
             "backup_id": backup_id,
@@ -633,10 +345,19 @@ class Restore:
         if returncode != 0:
             raise RestoreError(
                 "pg_restore of backup %s into the scratch database %s failed (exit %d): %s; the target %r "
-                "was not touched; fix the cause (for missing roles set no_owner=true) and retry"
-                % (self.backup_id, scratch, returncode, stderr or "no message", self.target),
+                "was not touched; %s"
+                % (self.backup_id, scratch, returncode, stderr or "no message", self.target, self._failure_hint()),
                 backup_id=self.backup_id,
             )
+
+    def _failure_hint(self):
+        """What to do about a failed pg_restore: a newer source server first, then missing roles."""
+        source = _major(self.manifest.get("server_version"))
+        if source is not None and source > self.server_major:
+            return ("the backup comes from PostgreSQL %s and this server is %s: a dump of a newer server "
+                    "often uses what an older one lacks; restore into a PostgreSQL %d (or newer) server"
+                    % (self.manifest.get("server_version"), self.server_text, source))
+        return "fix the cause (for missing roles set no_owner=true) and retry"
 
     def compare_rows(self, scratch):
         """Compare the scratch database's row counts with the manifest; raise on any difference."""
@@ -647,8 +368,10 @@ class Restore:
         self.result["row_counts"] = actual
         self.result["row_count_differences"] = differences
         if differences:
-            shown = ", ".join("%s: expected %s, restored %s" % (t, d["expected"], d["actual"])
-                              for t, d in list(differences.items())[:10])
+            shown = ", ".join("%s: %s, restored %s" % (
+                t, "not in the manifest" if d["expected"] is None else "expected %s" % d["expected"],
+                "nothing (table missing)" if d["actual"] is None else d["actual"])
+                for t, d in list(differences.items())[:10])
             raise RestoreError(
                 "restored row counts of backup %s differ from its manifest (%s); the target %r was not "
                 "touched; the backup is not trustworthy, restore another one" % (self.backup_id, shown, self.target),
@@ -735,13 +458,10 @@ def restore_service(params, check_mode, diff_mode):
         raise ConfigurationError(
             "jobs=%d needs a local copy of the dump (pg_restore cannot read a pipe in parallel); set "
             "allow_local_copy=true (and optionally work_dir) or jobs=1" % jobs)
-    # Imported here: backup_service imports the backup stream, which imports this module.
-    from ansible_collections.shipyard.deploy.plugins.module_utils.backup.backup_service import terminate_cleanly
-
     store = storage.store_from_params(params)
     try:
         # A task killed by Ansible (timeout, cancel) still drops its scratch database.
-        with terminate_cleanly():
+        with terminate_cleanly("pg_restore", "scratch database dropped, target untouched"):
             return Restore(params, store).run(check_mode)
     except PostgresError:
         raise

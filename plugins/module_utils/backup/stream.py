@@ -29,9 +29,8 @@ import time
 
 from ansible_collections.shipyard.deploy.plugins.module_utils import postgres
 from ansible_collections.shipyard.deploy.plugins.module_utils.backup import manifest as manifests
-
-# One place imports zstandard and says how to install it; the restore side already does.
-from ansible_collections.shipyard.deploy.plugins.module_utils.backup.restore import require_zstandard, zstandard
+from ansible_collections.shipyard.deploy.plugins.module_utils.backup.databases import TABLES_SQL
+from ansible_collections.shipyard.deploy.plugins.module_utils.backup.verified_stream import require_zstandard, zstandard
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     BackupError,
     PostgresError,
@@ -42,22 +41,6 @@ CHUNK_SIZE = 1024 * 1024
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux; the constant is missing before 3.10
 STDERR_LIMIT = 64 * 1024
 COUNT_BATCH = 200
-
-# Every ordinary table of the database, as pg_dump sees it: not temporary, not a member of an
-# extension (pg_dump leaves those to CREATE EXTENSION), not in a system schema.
-TABLES_SQL = """
-SELECT n.nspname, c.relname
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r'
-  AND c.relpersistence <> 't'
-  AND n.nspname <> 'information_schema'
-  AND n.nspname NOT LIKE 'pg\\_%'
-  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                  WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
-                    AND d.deptype = 'e')
-ORDER BY 1, 2
-"""
 
 
 def default_threads():
@@ -192,7 +175,7 @@ def _stop(proc):
 
 
 def dump_to_store(params, store, pg_dump, pg_dump_version, server_version, database,
-                  compression_level=1, threads=0, backup_id=None, conn=None):
+                  compression_level=1, threads=0, backup_id=None, conn=None, system_identifier=None):
     """Make one backup of ``database`` into ``store``; return its manifest (already published).
 
     ``conn`` (optional) is a fresh non-autocommit connection to use for the snapshot; it is
@@ -251,7 +234,7 @@ def dump_to_store(params, store, pg_dump, pg_dump_version, server_version, datab
     duration = time.monotonic() - started
     doc = manifests.build_manifest(
         backup_id, database, created_at, server_version, pg_dump_version, sink.size,
-        sink.digest.hexdigest(), read, counter.counts, duration,
+        sink.digest.hexdigest(), read, counter.counts, duration, system_identifier=system_identifier,
     )
     try:
         manifests.publish_manifest(store, doc)

@@ -205,8 +205,17 @@ def _html_table(headers, rows, header=True, raw_columns=(), classes=None, row_cl
     return "\n".join(out)
 
 
+def _md_text(value):
+    """Text for Markdown outside code spans: raw HTML in names (``<img onerror=...>``) is shown, never run.
+
+    Markdown renderers pass inline HTML through, so ``&``, ``<`` and ``>`` become entities, as
+    the HTML report escapes them.
+    """
+    return escape("" if value is None else str(value), quote=False)
+
+
 def _md(value):
-    return ("-" if value is None or value == "" else str(value)).replace("|", "\\|").replace("\n", " ")
+    return _md_text("-" if value is None or value == "" else value).replace("|", "\\|").replace("\n", " ")
 
 
 def _md_table(headers, rows):
@@ -217,10 +226,11 @@ def _md_table(headers, rows):
 
 def render_markdown(view):
     """The report as a Markdown summary (tables, no charts) for chat, tickets and pull requests."""
-    out = ["# %s %s to %s: %s" % (view["application"], view["version"], view["environment"], view["outcome_label"]),
+    title = tuple(_md_text(view[key]) for key in ("application", "version", "environment", "outcome_label"))
+    out = ["# %s %s to %s: %s" % title,
            "", "Deployment `%s`" % view["deployment_id"], ""]
     if view["reason"]:
-        out += ["**Reason:** %s" % view["reason"], ""]
+        out += ["**Reason:** %s" % _md_text(view["reason"]), ""]
     out += [_md_table(["", ""], [
         ("Previous version", view["previous_version"] or "none (first deployment)"),
         ("Strategy", view["strategy"]), ("Slots", "%s → %s" % (view["live_slot"] or "none", view["idle_slot"] or "?")),
@@ -251,13 +261,14 @@ def render_markdown(view):
     rollback = view["rollback"]
     out += ["## Rollback", ""]
     out += ["Rolled back at +%s to slot %s: %s" % (format_duration(rollback["offset_seconds"]),
-                                                   rollback.get("to_slot") or "-", rollback.get("reason") or "-")
+                                                   _md_text(rollback.get("to_slot") or "-"),
+                                                   _md_text(rollback.get("reason") or "-"))
             if rollback else "No rollback.", ""]
     backup = view["backup"]
     out += ["## Backup", ""]
     if backup:
         size = number(backup.get("size"))
-        out += ["`%s` at %s (%s, sha256 `%s`)" % (backup.get("backup_id"), backup.get("location"),
+        out += ["`%s` at %s (%s, sha256 `%s`)" % (backup.get("backup_id"), _md_text(backup.get("location")),
                                                   human_bytes(size) if size is not None else "size unknown",
                                                   backup.get("sha256") or "-"), ""]
     else:

@@ -33,7 +33,8 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     RolloutError,
     ShipyardError,
 )
-from ansible_collections.shipyard.deploy.plugins.module_utils.health import check_health, new_http_session, probe_http
+from ansible_collections.shipyard.deploy.plugins.module_utils.health import check_health, probe_http
+from ansible_collections.shipyard.deploy.plugins.module_utils.http_client import new_session
 from ansible_collections.shipyard.deploy.plugins.module_utils.ledger import isoformat
 from ansible_collections.shipyard.deploy.plugins.module_utils.rollout import decision
 from ansible_collections.shipyard.deploy.plugins.module_utils.rollout.health_watch import HealthWatch
@@ -181,7 +182,7 @@ class Rollout:
         targets = [url.rstrip("/") + path for url in urls]
         probe = SlotProbe(self.idle, targets, {"timeout": self.preview.get("timeout") or 5.0,
                                                "status_codes": self.preview.get("status_codes") or [200]})
-        session = new_http_session(1)
+        session = new_session(1)
         try:
             for index in range(requests):
                 probe.record(probe_http(probe.targets[index % len(probe.targets)], session))
@@ -372,10 +373,15 @@ class Rollout:
         except RolloutError:
             raise
         except ShipyardError as exc:
-            if self.moved and self.live:
+            if self.moved and self.live and rollback is None:
                 rollback = self.roll_back("the rollout stopped on an error: %s" % exc.message)
                 raise RolloutError("rolled back to %s: %s" % (self.live, rollback["reason"]), outcome=ROLLED_BACK,
                                    rollback=rollback, steps=self.step_results) from None
+            raise
+        except BaseException as exc:
+            # the module's deadline (or an interrupt) while traffic is on the new slot: back first
+            if self.moved and self.live and rollback is None:
+                self.roll_back("the rollout was stopped before it finished (%s)" % (exc or type(exc).__name__))
             raise
         finally:
             for part in (self.watch, self.sampler):

@@ -13,7 +13,8 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 
-from ansible_collections.shipyard.deploy.plugins.module_utils.health import Target, new_http_session, probe
+from ansible_collections.shipyard.deploy.plugins.module_utils.health import Target, probe
+from ansible_collections.shipyard.deploy.plugins.module_utils.http_client import new_session
 
 
 class HealthWatch:
@@ -27,7 +28,7 @@ class HealthWatch:
         self.last_error = {}
         self.probes = 0
         self.stop = threading.Event()
-        self.session = new_http_session(max(1, len(self.targets)))
+        self.session = new_session(max(1, len(self.targets)))
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(16, len(self.targets))))
         self.thread = threading.Thread(target=self._work, daemon=True)
         if self.targets:

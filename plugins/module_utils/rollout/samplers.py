@@ -38,7 +38,8 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.analysis.prometheu
 from ansible_collections.shipyard.deploy.plugins.module_utils.analysis.rules import measurement
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.shipyard.deploy.plugins.module_utils.haproxy_api import RuntimeAPI
-from ansible_collections.shipyard.deploy.plugins.module_utils.health import latency_summary, new_http_session
+from ansible_collections.shipyard.deploy.plugins.module_utils.health import latency_summary
+from ansible_collections.shipyard.deploy.plugins.module_utils.http_client import new_session
 
 SOURCES = ("haproxy", "prometheus", "probe")
 ROLES = ("canary", "baseline")
@@ -243,7 +244,7 @@ class ProbeSampler(Sampler):
         interval = settings.get("interval")
         self.pause = 0.05 if interval is None else interval
         self.probes = {role: SlotProbe(slot, slot_urls[slot], settings) for role, slot in slot_names.items()}
-        self.session = new_http_session(concurrency * len(self.probes))
+        self.session = new_session(concurrency * len(self.probes))
         self.stop = threading.Event()
         self.threads = [threading.Thread(target=probe.work, args=(self.session, float("inf"), self.pause, self.stop),
                                          daemon=True)

@@ -20,9 +20,11 @@ percentages really in effect (``after``), which differ from the request by a fra
 
 from __future__ import annotations
 
+import math
 import time
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError, RouterError
+from ansible_collections.shipyard.deploy.plugins.module_utils.validation import NotEmpty, Number
 
 DRIVERS = ("haproxy", "nginx", "aws_alb")
 
@@ -46,6 +48,16 @@ def router_argument_spec():
         alb_rule_arn=dict(type="str"),
         timeout=dict(type="float", default=10.0),
     )
+
+
+def router_rules():
+    """Validation rules (module_utils/validation.py) of the options of :func:`router_argument_spec`."""
+    return {
+        "timeout": Number(above=0, maximum=600, hint="seconds one router call may take"),
+        "slots": NotEmpty("{slot: [member, ...]}"),
+        "haproxy_socket": NotEmpty("the runtime API socket path or host:port"),
+        "nginx_upstream": NotEmpty("the upstream name"),
+    }
 
 
 def normalise_slots(slots):
@@ -103,7 +115,7 @@ def requested_weights(weights, active, known_slots):
             number = float(value)
         except (TypeError, ValueError):
             raise ConfigurationError("weight of slot %s is %r, not a number" % (slot, value)) from None
-        if number != int(number) or not 0 <= number <= 100:
+        if not math.isfinite(number) or number != int(number) or not 0 <= number <= 100:
             raise ConfigurationError(
                 "weight of slot %s is %r; weights are whole percentages from 0 to 100" % (slot, value)
             )

@@ -66,6 +66,19 @@ class RuntimeApi(RuntimeAPI):
         return text
 
 
+# HAProxy's own rule for proxy and server names; anything else (a ';' or a newline above all) would
+# be read by the runtime API as a second command.
+HAPROXY_NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
+
+
+def check_haproxy_name(option, name):
+    """Refuse a backend or server name HAProxy could not have (and that would inject a command)."""
+    if not HAPROXY_NAME_RE.match(name or ""):
+        raise ConfigurationError(
+            "%s %r is not an HAProxy name (letters, digits, '-', '_', '.', ':'); give the name as written "
+            "in haproxy.cfg" % (option, name), option=option)
+
+
 def parse_servers_state(text, backend):
     """Rows of ``show servers state`` for ``backend``: [{name, address, port, op_state, admin_state, weight}]."""
     rows = []
@@ -106,6 +119,10 @@ class HAProxyRouter(Router):
             raise ConfigurationError("driver haproxy needs haproxy_socket (unix path or host:port of the runtime API)")
         if not backend:
             raise ConfigurationError("driver haproxy needs haproxy_backend, the backend whose servers form the slots")
+        check_haproxy_name("haproxy_backend", backend)
+        for slot, members in (slots or {}).items():
+            for member in members:
+                check_haproxy_name("slots.%s" % slot, member)
         self.api = RuntimeApi(socket_address, timeout)
         self.backend = backend
         self.given_slots = slots

@@ -76,6 +76,24 @@ def parse_upstream(text, name):
     return servers, directives
 
 
+# What may go into the generated upstream block. Each option is one directive or parameter list:
+# no ';', braces, quotes, '#' or line breaks, which would end it and start another (a whole
+# server block could be injected through one list item).
+NGINX_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+NGINX_PARAMS_RE = re.compile(r"^[A-Za-z0-9_.:=/ -]*$")
+NGINX_DIRECTIVE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*( [A-Za-z0-9_.:=/$-]+)*$")
+NGINX_ADDRESS_RE = re.compile(r"^(unix:/[^\s;{}#'\"]+|\[?[A-Za-z0-9_.:-]+\]?(:\d+)?)$")
+
+
+def check_nginx_text(option, text, pattern):
+    """Refuse text that would not stay one directive, name or address in the upstream block."""
+    text = str(text)
+    if any(c in text for c in "\r\n\t\x0b\x0c") or not pattern.match(text.strip()):
+        raise ConfigurationError(
+            "%s %r cannot go into an nginx upstream block: only one directive, name or address per item, "
+            "without ';', braces, quotes, '#' or line breaks; fix the value" % (option, text), option=option)
+
+
 def _header_json(pattern, text):
     match = pattern.search(text)
     if not match:
@@ -161,6 +179,13 @@ class NginxRouter(Router):
             raise ConfigurationError("driver nginx needs nginx_include, the file with the upstream block")
         if not slots:
             raise ConfigurationError("driver nginx needs slots: {slot: [host:port, ...]} of the upstream servers")
+        check_nginx_text("nginx_upstream", upstream, NGINX_NAME_RE)
+        check_nginx_text("nginx_server_options", server_options or "", NGINX_PARAMS_RE)
+        for index, option in enumerate(upstream_options or ()):
+            check_nginx_text("nginx_upstream_options[%d]" % index, option.strip().rstrip(";"), NGINX_DIRECTIVE_RE)
+        for slot, addresses in slots.items():
+            for address in addresses:
+                check_nginx_text("slots.%s" % slot, address, NGINX_ADDRESS_RE)
         self.include = include
         self._slots = slots
         self.upstream = upstream

@@ -20,11 +20,8 @@ from __future__ import annotations
 import time
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError, SmokeTestError
-from ansible_collections.shipyard.deploy.plugins.module_utils.health import (
-    http_request,
-    latency_summary,
-    new_http_session,
-)
+from ansible_collections.shipyard.deploy.plugins.module_utils.health import http_request, latency_summary
+from ansible_collections.shipyard.deploy.plugins.module_utils.http_client import new_session
 from ansible_collections.shipyard.deploy.plugins.module_utils.smoke.redact import MASK, Redactor
 from ansible_collections.shipyard.deploy.plugins.module_utils.smoke.steps import evaluate, parse_steps
 
@@ -78,7 +75,7 @@ def run_steps(steps, variables, redact, default_headers, verify):
     """Send the steps in order; return (step results, latencies, captured values, names of secret captures)."""
     values = dict(variables)
     results, latencies, captures, secret_names = [], [], {}, set()
-    session = new_http_session(1)
+    session = new_session(1)
     try:
         for index, step in enumerate(steps):
             try:

@@ -58,6 +58,11 @@ def test_builder_create_writes_a_context_that_installs_our_requirements(tmp_path
     assert requirement_lines(build / "requirements.txt") == requirement_lines(REQUIREMENTS)
     assert requirement_lines(build / "bindep.txt") == requirement_lines(BINDEP)
     assert "COPY _build/requirements.txt requirements.txt" in containerfile
+    # requirements.txt has ranges; the tested versions are pinned by constraints.txt in both build stages
+    with open(os.path.join(REPO_ROOT, "constraints.txt")) as handle:
+        assert (build / "configs" / "constraints.txt").read_text() == handle.read()
+    assert containerfile.count("ENV PIP_CONSTRAINT=/tmp/shipyard-constraints.txt") == 2
+    assert all(">=" in line and "<" in line for line in requirement_lines(REQUIREMENTS))
     assert "COPY _build/bindep.txt bindep.txt" in containerfile
     assert "--user-pip=requirements.txt --user-bindep=bindep.txt" in containerfile
     assert "RUN /output/scripts/install-from-bindep" in containerfile

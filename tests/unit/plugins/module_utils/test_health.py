@@ -182,3 +182,8 @@ class TestSchedule:
 def test_zero_thresholds_are_refused_not_replaced_by_defaults():
     with pytest.raises(ConfigurationError, match="at least 1"):
         health.check_health({"targets": [{"host": "127.0.0.1", "port": 1}], "failure_threshold": 0})
+
+
+def test_host_and_port_alone_make_a_tcp_target():
+    assert health.Target({"host": "127.0.0.1", "port": 6379}, {}).type == "tcp"
+    assert health.Target({"host": "127.0.0.1", "port": 5432, "query": "SELECT 1"}, {}).type == "postgres"

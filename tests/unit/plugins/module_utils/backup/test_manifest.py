@@ -34,7 +34,7 @@ def test_backup_id_format():
 def test_build_manifest_has_every_contract_field():
     doc = m.build_manifest("db-20261122T031500Z-abcdef", "db", T0, "18.1", "18.2", 10, "b" * 64, 30,
                            {"s.b": 2, "s.a": 1}, 0.1234)
-    assert set(doc) == set(m.MANIFEST_FIELDS)
+    assert set(doc) == set(m.MANIFEST_FIELDS) | set(m.OPTIONAL_FIELDS)
     assert doc["created_at"] == "2026-11-22T03:15:00.000000Z"
     assert doc["format_version"] == 1 and doc["data_key"] == "data.dump.zst"
     assert list(doc["row_counts"]) == ["s.a", "s.b"]
@@ -98,7 +98,8 @@ def test_list_backups_complete_and_incomplete(tmp_path):
     assert by_id[interrupted]["complete"] is False and "no manifest" in by_id[interrupted]["problem"]
     assert by_id[interrupted]["database"] == "shop" and by_id[interrupted]["size"] == 4
     assert by_id[broken]["complete"] is False and "not a JSON object" in by_id[broken]["problem"]
-    assert by_id[gone]["complete"] is False and by_id[gone]["problem"] == "data object missing"
+    assert by_id[gone]["complete"] is False and by_id[gone]["problem"] == "data object data.dump.zst missing"
+    assert by_id[gone]["state"] == "damaged" and by_id[interrupted]["state"] == "partial"
     assert [e["id"] for e in m.list_backups(store, database="crm")] == [other]
     assert m.resolve_backup_id(store, "latest") == other
     assert m.resolve_backup_id(store, "latest", database="shop") == new
@@ -121,3 +122,32 @@ def test_manifest_written_as_json(tmp_path):
     backup_id = make(store, "shop", T0)
     doc = json.loads((tmp_path / backup_id / "manifest.json").read_text())
     assert doc == m.load_manifest(store, backup_id)
+
+
+def test_a_truncated_data_object_is_damaged_never_latest(tmp_path):
+    store = open_store(str(tmp_path))
+    good = m.new_backup_id("shop", T0)
+    later = m.new_backup_id("shop", T0 + datetime.timedelta(hours=1))
+    for backup_id, moment in ((good, T0), (later, T0 + datetime.timedelta(hours=1))):
+        store.put_small(m.data_key(backup_id), b"1234")
+        m.publish_manifest(store, m.build_manifest(backup_id, "shop", moment, "18.1", "18.1", 4, "a" * 64, 9, {}, 1.0))
+    store.put_small(m.data_key(later), b"12")  # truncated after the manifest was written
+    entries = {e["id"]: e for e in m.list_backups(store, database="shop")}
+    assert entries[good]["state"] == "complete"
+    assert entries[later]["state"] == "damaged" and "2 bytes, the manifest records 4" in entries[later]["problem"]
+    assert m.resolve_backup_id(store, "latest", "shop") == good
+
+
+def test_latest_refuses_to_mix_clusters(tmp_path):
+    store = open_store(str(tmp_path))
+    ids = []
+    for hours, cluster in ((0, "111"), (1, "222")):
+        backup_id = m.new_backup_id("shop", T0 + datetime.timedelta(hours=hours))
+        store.put_small(m.data_key(backup_id), b"1234")
+        m.publish_manifest(store, m.build_manifest(backup_id, "shop", T0 + datetime.timedelta(hours=hours), "18.1",
+                                                   "18.1", 4, "a" * 64, 9, {}, 1.0, system_identifier=cluster))
+        ids.append(backup_id)
+    with pytest.raises(ConfigurationError, match="come from 2 clusters"):
+        m.resolve_backup_id(store, "latest", "shop")
+    assert m.resolve_backup_id(store, "latest", "shop", system_identifier="111") == ids[0]
+    assert m.resolve_backup_id(store, "latest", "shop", system_identifier="222") == ids[1]

@@ -8,7 +8,7 @@ import io
 import pytest
 import zstandard
 
-from ansible_collections.shipyard.deploy.plugins.module_utils.backup import restore
+from ansible_collections.shipyard.deploy.plugins.module_utils.backup import restore, verified_stream
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     ConfigurationError,
     IntegrityError,
@@ -71,7 +71,7 @@ def test_check_manifest_refuses_other_backup_and_other_database():
 
 
 def test_verifying_reader_accepts_exact_data():
-    reader = restore.VerifyingReader(io.BytesIO(DATA), len(DATA))
+    reader = verified_stream.VerifyingReader(io.BytesIO(DATA), len(DATA))
     assert read_all(reader) == DATA
     reader.verdict(manifest_for(DATA), "b1")
     assert reader.sha256 == hashlib.sha256(DATA).hexdigest()
@@ -80,18 +80,18 @@ def test_verifying_reader_accepts_exact_data():
 def test_verifying_reader_flipped_byte():
     bad = bytearray(DATA)
     bad[len(bad) // 2] ^= 0x01
-    reader = restore.VerifyingReader(io.BytesIO(bytes(bad)), len(DATA))
+    reader = verified_stream.VerifyingReader(io.BytesIO(bytes(bad)), len(DATA))
     read_all(reader)
     with pytest.raises(IntegrityError, match=r"SHA-256 of data.dump.zst is [0-9a-f]{64} but its manifest records"):
         reader.verdict(manifest_for(DATA), "b1")
 
 
 def test_verifying_reader_truncated_and_oversized():
-    reader = restore.VerifyingReader(io.BytesIO(DATA[:-10]), len(DATA))
+    reader = verified_stream.VerifyingReader(io.BytesIO(DATA[:-10]), len(DATA))
     read_all(reader)
     with pytest.raises(IntegrityError, match="has %d bytes but its manifest records %d" % (len(DATA) - 10, len(DATA))):
         reader.verdict(manifest_for(DATA), "b1")
-    reader = restore.VerifyingReader(io.BytesIO(DATA + b"x" * 5000), len(DATA), chunk=1000)
+    reader = verified_stream.VerifyingReader(io.BytesIO(DATA + b"x" * 5000), len(DATA), chunk=1000)
     read_all(reader)
     reader.drain()
     assert reader.size < len(DATA) + 5000  # stopped reading at the limit, not at the end
@@ -103,17 +103,17 @@ def test_stream_decompressed_across_frames():
     payload = b"first frame " * 1000 + bytes(range(256)) * 10
     data = zstandard.ZstdCompressor(threads=2).compress(payload) + zstandard.ZstdCompressor().compress(b"tail")
     got = []
-    total = restore.stream_decompressed(io.BytesIO(data), got.append)
+    total = verified_stream.stream_decompressed(io.BytesIO(data), got.append)
     assert b"".join(got) == payload + b"tail" and total == len(payload) + 4
 
 
 def test_check_decoded_reports_zstd_error_and_size_mismatch():
     doc = manifest_for(DATA, uncompressed_size=100)
-    restore._check_decoded(doc, "b1", None, 100)
+    verified_stream._check_decoded(doc, "b1", None, 100)
     with pytest.raises(IntegrityError, match="decompresses to 99 bytes but its manifest records 100"):
-        restore._check_decoded(doc, "b1", None, 99)
+        verified_stream._check_decoded(doc, "b1", None, 99)
     with pytest.raises(IntegrityError, match="not valid zstd"):
-        restore._check_decoded(doc, "b1", zstandard.ZstdError("bad"), None)
+        verified_stream._check_decoded(doc, "b1", zstandard.ZstdError("bad"), None)
 
 
 def test_row_count_differences():
@@ -148,7 +148,7 @@ def test_verifying_reader_turns_read_failures_into_storage_errors():
                 raise ConnectionResetError("connection reset by peer")
             return b"x" * n
 
-    reader = restore.VerifyingReader(Broken(), 10**6, source="s3://b/p/id/data.dump.zst")
+    reader = verified_stream.VerifyingReader(Broken(), 10**6, source="s3://b/p/id/data.dump.zst")
     reader.read(100)
     with pytest.raises(StorageError, match=r"reading s3://b/p/id/data.dump.zst failed after 100 bytes: "
                                            r"connection reset by peer; check the storage and retry"):
@@ -166,3 +166,19 @@ def test_bad_parameters_fail_before_connecting(changes, message):
     params.update(changes)
     with pytest.raises(ConfigurationError, match=message):
         restore.restore_service(params, False, False)
+
+
+def test_row_counts_are_compared_both_ways():
+    assert restore.row_count_differences({"public.a": 1}, {"public.a": 1, "public.b": 5}) == {
+        "public.b": {"expected": None, "actual": 5}}
+    assert restore.row_count_differences({"public.a": 1, "public.b": 2}, {"public.a": 1}) == {
+        "public.b": {"expected": 2, "actual": None}}
+
+
+def test_failure_hint_names_versions_when_the_source_server_is_newer():
+    from types import SimpleNamespace
+
+    older = SimpleNamespace(manifest={"server_version": "18.1"}, server_major=15, server_text="15.14")
+    assert "PostgreSQL 18.1 and this server is 15.14" in restore.Restore._failure_hint(older)
+    same = SimpleNamespace(manifest={"server_version": "15.2"}, server_major=15, server_text="15.14")
+    assert "no_owner" in restore.Restore._failure_hint(same)

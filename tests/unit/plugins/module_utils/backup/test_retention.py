@@ -70,3 +70,36 @@ def test_incomplete_are_neither_counted_nor_deleted():
     entries = backups(50, 40, 30, 20, incomplete=(0, 2))
     assert ids(retention.plan_retention(entries, keep_last=1)) == ["b1"]
     assert ids(retention.plan_retention(entries, keep_last=2)) == []
+
+
+def test_concurrent_runs_never_delete_each_others_backup():
+    import datetime
+
+    started_a = datetime.datetime(2026, 12, 1, 3, 0, tzinfo=datetime.timezone.utc)
+    started_b = started_a + datetime.timedelta(seconds=5)
+    a = {"id": "a", "age_seconds": 60.0, "complete": True, "finished_at": "2026-12-01T03:01:00.000000Z"}
+    b = {"id": "b", "age_seconds": 55.0, "complete": True, "finished_at": "2026-12-01T03:01:05.000000Z"}
+    old = {"id": "old", "age_seconds": 86400.0, "complete": True, "finished_at": "2026-11-30T03:01:00.000000Z"}
+    # run A (keep_last 1) sees b newer than its own a: it keeps a (its own) and b (newest); old goes
+    assert ids(retention.plan_retention([old, a, b], keep_last=1, protect={"a"}, protect_since=started_a)) == ["old"]
+    # run B: a was finished while B ran, so it stays too
+    assert ids(retention.plan_retention([old, a, b], keep_last=1, protect={"b"}, protect_since=started_b)) == ["old"]
+    # a later run applies the limit to both
+    later = started_b + datetime.timedelta(hours=1)
+    assert ids(retention.plan_retention([old, a, b], keep_last=1, protect=set(), protect_since=later)) == ["old", "a"]
+
+
+def test_partial_cleanup_only_takes_what_is_old_enough():
+    entries = [{"id": "p1", "state": "partial", "age_seconds": 90000.0},
+               {"id": "p2", "state": "partial", "age_seconds": 60.0},
+               {"id": "c", "state": "complete", "age_seconds": 99999.0}]
+    leftovers = [{"key": "x/.data.partial-1", "age_seconds": 90000.0}, {"key": "y", "age_seconds": 5.0}]
+    partial, old = retention.plan_partial_cleanup(entries, leftovers, 86400)
+    assert ids(partial) == ["p1"] and [o["key"] for o in old] == ["x/.data.partial-1"]
+    assert retention.plan_partial_cleanup(entries, leftovers, None) == ([], [])
+
+
+def test_cleanup_partial_after_is_a_duration():
+    assert retention.parse_max_age("1d", option="cleanup_partial_after") == 86400
+    with pytest.raises(ConfigurationError, match="cleanup_partial_after 'soon' is not a duration"):
+        retention.parse_max_age("soon", option="cleanup_partial_after")

@@ -239,3 +239,13 @@ def test_unknown_deployment_says_what_to_check(tmp_path):
               "formats": ["html"]}
     with pytest.raises(ReportError, match="deployment nope is not in the ledger"):
         run_deployment_report(params, check_mode=False, diff_mode=False)
+
+
+def test_markdown_escapes_raw_html_from_names(view):
+    hostile = dict(view, application="<img src=x onerror=alert(1)>", reason="<script>x</script> & more",
+                   steps=[dict(view["steps"][0], detail="<b>bold</b> | piped")])
+    text = render_markdown(hostile)
+    assert "<img" not in text and "<script>" not in text and "<b>" not in text
+    assert "# &lt;img src=x onerror=alert(1)&gt;" in text
+    assert "**Reason:** &lt;script&gt;x&lt;/script&gt; &amp; more" in text
+    assert "&lt;b&gt;bold&lt;/b&gt; \\| piped" in text
