@@ -353,6 +353,14 @@ options:
         description: AWS session token for the ledger.
         aliases: [aws_session_token]
         type: str
+      aws_connect_timeout:
+        description: Seconds to wait for the ledger's S3 endpoint to accept a connection, per attempt.
+        type: float
+        default: 10
+      aws_read_timeout:
+        description: Seconds to wait for an answer of the ledger's S3 endpoint, per attempt.
+        type: float
+        default: 60
 author:
   - Shipyard Deploy Maintainers (@shipyard-deploy)
 seealso:

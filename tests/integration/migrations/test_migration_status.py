@@ -341,10 +341,10 @@ def test_rails_real_activerecord_migrations(pg, pg_db, migdir, status_opts, tmp_
                              capture_output=True, text=True, timeout=120, check=False)
         return run.returncode, run.stdout + run.stderr
 
-    migdir({"20260101120000_create_users.rb": RAILS_MIGRATION.format(
-                name="CreateUsers", body="create_table :users do |t|\n      t.string :name\n    end"),
-            "20260105120000_add_email.rb": RAILS_MIGRATION.format(
-                name="AddEmail", body="add_column :users, :email, :string")})
+    create_users = RAILS_MIGRATION.format(name="CreateUsers",
+                                          body="create_table :users do |t|\n      t.string :name\n    end")
+    add_email = RAILS_MIGRATION.format(name="AddEmail", body="add_column :users, :email, :string")
+    migdir({"20260101120000_create_users.rb": create_users, "20260105120000_add_email.rb": add_email})
     rc, output = migrate("20260101120000")
     assert rc == 0, output
     result = migration_status(status_opts(path=migdir.path), False, False)
