@@ -64,6 +64,13 @@ def _haproxy(ctx, **extra):
     return _merged(ctx.haproxy_options, extra)
 
 
+def _rollout(ctx, **extra):
+    base = dict(ctx.haproxy_options, live_slot="blue", idle_slot="green", strategy="canary",
+                analysis={"source": "haproxy", "haproxy": {"socket": ctx.haproxy_options["haproxy_socket"]}})
+    base.update(extra)
+    return base
+
+
 def _nginx(ctx, **extra):
     base = {"driver": "nginx", "nginx_include": ctx.nginx_include, "nginx_binary": "/usr/sbin/nginx",
             "slots": {"blue": ["127.0.0.1:1"], "green": ["127.0.0.1:2"]}, "active": "green"}
@@ -448,6 +455,34 @@ CASES = [
          r"download|fetch|cannot"),
     Case("release_artifact", "app_root-relative", lambda c: _release(c, app_root="apps"), r"absolute|relative"),
     Case("release_artifact", "slots-empty", lambda c: _release(c, slots=[]), r"option slots"),
+    # -- rollout: every case fails before any weight changes (the world's snapshot says so) ----
+    Case("rollout", "steps-not-to-100", lambda c: _rollout(c, steps=[5, 50]), r"must end with 100"),
+    Case("rollout", "steps-falling", lambda c: _rollout(c, steps=[50, 25, 100]), r"must rise"),
+    Case("rollout", "step-percent-nan", lambda c: _rollout(c, steps=[NAN, 100]), r"steps\[0\]: nan"),
+    Case("rollout", "step-unknown-key", lambda c: _rollout(c, steps=[{"percent": 5, "wait": 3}, 100]),
+         r"unknown key wait"),
+    Case("rollout", "sample-interval-zero", lambda c: _rollout(c, sample_interval=0), r"option sample_interval: 0"),
+    Case("rollout", "min-duration-nan", lambda c: _rollout(c, step_min_duration=NAN), r"step_min_duration: nan"),
+    Case("rollout", "max-below-min", lambda c: _rollout(c, steps=[{"percent": 5, "min_duration": 9,
+                                                                   "max_duration": 3}, 100]), r"below min_duration"),
+    Case("rollout", "idle-slot-unknown", lambda c: _rollout(c, idle_slot="purple"), r"not one of the router's slots"),
+    Case("rollout", "idle-is-live", lambda c: _rollout(c, idle_slot="blue"), r"both 'blue'"),
+    Case("rollout", "idle-slot-empty", lambda c: _rollout(c, idle_slot=""), r"option idle_slot"),
+    Case("rollout", "rule-out-of-range", lambda c: _rollout(c, analysis={"source": "haproxy", "rules": {
+        "max_error_rate": 2}, "haproxy": {"socket": c.haproxy_options["haproxy_socket"]}}), r"max_error_rate"),
+    Case("rollout", "rule-unknown", lambda c: _rollout(c, analysis={"source": "haproxy", "rules": {
+        "max_eror_rate": 0.1}, "haproxy": {"socket": c.haproxy_options["haproxy_socket"]}}), r"unknown rule"),
+    Case("rollout", "rule-nan", lambda c: _rollout(c, analysis={"source": "haproxy", "rules": {
+        "max_latency_ratio": NAN}, "haproxy": {"socket": c.haproxy_options["haproxy_socket"]}}),
+         r"max_latency_ratio"),
+    Case("rollout", "bake-negative", lambda c: _rollout(c, bake={"duration": -5}), r"bake\.duration"),
+    Case("rollout", "preview-without-urls", lambda c: _rollout(c, preview={"requests": 10}), r"slot_urls"),
+    Case("rollout", "probe-without-urls", lambda c: _rollout(c, analysis={"source": "probe"}), r"slot_urls"),
+    Case("rollout", "analysis-socket-hangs", lambda c: _rollout(c, analysis={"source": "haproxy", "haproxy": {
+        "socket": c.hang_socket, "timeout": 1}}), r"HAProxy|haproxy"),
+    Case("rollout", "health-target-down", lambda c: _rollout(c, health_targets=[{"url": c.hang.url + "/health"}],
+                                                             health={"timeout": 1, "interval": 0.2}),
+         r"not healthy, no traffic moved"),
     # -- migrations ------------------------------------------------------------------------------
     Case("migration_lint", "sql-nul", lambda c: {"sql": "SELECT 1;\x00"}, r"NUL byte"),
     Case("migration_lint", "path-missing", lambda c: {"paths": ["/nonexistent/V1__x.sql"]}, r"nonexistent"),

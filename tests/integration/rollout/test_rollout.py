@@ -236,3 +236,15 @@ def test_an_approval_before_full_splits_the_rollout_around_the_pause(playbook, s
     assert second["outcome"] == "succeeded" and [s["percent"] for s in second["steps"]] == [100]
     assert second["bake"]["verdict"] == "pass"
     assert weights(stack)["blue"] == 0 and load.failed == 0
+
+
+def test_the_deadline_rolls_back_a_rollout_that_takes_too_long(playbook, stack):
+    params = stack.params(step_min_duration=60.0, deadline=4)
+    with LoadGenerator(stack.haproxy.url, concurrency=4, duration=60) as load:
+        run = playbook.run(play([{"name": "rollout", "shipyard.deploy.rollout": params}]))
+    assert run.rc != 0
+    assert "did not finish within its deadline of 4 seconds" in run.output
+    assert weights(stack)["green"] == 0 and weights(stack)["blue"] > 0
+    rolled = [e for e in ledger_events(stack) if e["event"] == "rolled_back"]
+    assert len(rolled) == 1 and "stopped before it finished" in rolled[0]["data"]["reason"]
+    assert load.failed == 0
