@@ -71,6 +71,11 @@ def _rollout(ctx, **extra):
     return base
 
 
+def _rollout_rules(ctx, **rules):
+    return _rollout(ctx, analysis={"source": "haproxy", "rules": rules,
+                                   "haproxy": {"socket": ctx.haproxy_options["haproxy_socket"]}})
+
+
 def _nginx(ctx, **extra):
     base = {"driver": "nginx", "nginx_include": ctx.nginx_include, "nginx_binary": "/usr/sbin/nginx",
             "slots": {"blue": ["127.0.0.1:1"], "green": ["127.0.0.1:2"]}, "active": "green"}
@@ -468,13 +473,9 @@ CASES = [
     Case("rollout", "idle-slot-unknown", lambda c: _rollout(c, idle_slot="purple"), r"not one of the router's slots"),
     Case("rollout", "idle-is-live", lambda c: _rollout(c, idle_slot="blue"), r"both 'blue'"),
     Case("rollout", "idle-slot-empty", lambda c: _rollout(c, idle_slot=""), r"option idle_slot"),
-    Case("rollout", "rule-out-of-range", lambda c: _rollout(c, analysis={"source": "haproxy", "rules": {
-        "max_error_rate": 2}, "haproxy": {"socket": c.haproxy_options["haproxy_socket"]}}), r"max_error_rate"),
-    Case("rollout", "rule-unknown", lambda c: _rollout(c, analysis={"source": "haproxy", "rules": {
-        "max_eror_rate": 0.1}, "haproxy": {"socket": c.haproxy_options["haproxy_socket"]}}), r"unknown rule"),
-    Case("rollout", "rule-nan", lambda c: _rollout(c, analysis={"source": "haproxy", "rules": {
-        "max_latency_ratio": NAN}, "haproxy": {"socket": c.haproxy_options["haproxy_socket"]}}),
-         r"max_latency_ratio"),
+    Case("rollout", "rule-out-of-range", lambda c: _rollout_rules(c, max_error_rate=2), r"max_error_rate"),
+    Case("rollout", "rule-unknown", lambda c: _rollout_rules(c, max_eror_rate=0.1), r"unknown rule"),
+    Case("rollout", "rule-nan", lambda c: _rollout_rules(c, max_latency_ratio=NAN), r"max_latency_ratio"),
     Case("rollout", "bake-negative", lambda c: _rollout(c, bake={"duration": -5}), r"bake\.duration"),
     Case("rollout", "preview-without-urls", lambda c: _rollout(c, preview={"requests": 10}), r"slot_urls"),
     Case("rollout", "probe-without-urls", lambda c: _rollout(c, analysis={"source": "probe"}), r"slot_urls"),
