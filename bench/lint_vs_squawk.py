@@ -170,7 +170,7 @@ class FileFacts:
         return index, self.statements[index]
 
     def created_before(self, index):
-        return {self.lint._created_relation(s.node) for s in self.statements[:index]} - {None}
+        return {self.lint._created_relation(s.kind, s.node) for s in self.statements[:index]} - {None}
 
     def model_at(self, index):
         """The schema model right before statement ``index`` (earlier files, then this file's)."""
@@ -178,11 +178,11 @@ class FileFacts:
 
         model = copy.deepcopy(self.model)
         for statement in self.statements[:index]:
-            model.apply(statement.node)
+            model.apply(statement.kind, statement.node)
         return model
 
     def defined_after(self, index):
-        return {self.lint._defined_object(s.node) for s in self.statements[index + 1:]} - {None}
+        return {self.lint._defined_object(s.kind, s.node) for s in self.statements[index + 1:]} - {None}
 
 
 def project_models():
@@ -215,20 +215,23 @@ class _Created:
 
 
 def _relation(node):
-    rangevar = getattr(node, "relation", None)
-    return rangevar.relname if rangevar is not None else None
+    rangevar = node.get("relation")
+    return rangevar.get("relname") if rangevar is not None else None
 
 
 def _cmds(node):
-    return list(getattr(node, "cmds", None) or ())
+    """The fields of each AlterTableCmd of a statement."""
+    return [cmd["AlterTableCmd"] for cmd in node.get("cmds", ())]
+
+
+def _contype(cmd):
+    """The constraint type an ADD CONSTRAINT command adds (None for other commands)."""
+    return cmd["def"]["Constraint"]["contype"] if cmd["subtype"] == "AT_AddConstraint" else None
 
 
 def judge(family, path, ours, theirs, facts):
     """``(verdict, reason)`` of one disagreement, each checked against the SQL: ``ours`` (our
     finding, or our silence, is right), ``squawk`` (theirs is) or ``open`` (not judged)."""
-    from pglast import ast
-    from pglast.enums import AlterTableType, ConstrType
-
     if theirs and all(_down_section_only(path, v["line"] + 1) for v in theirs):
         return "ours", "squawk lints the down section of a goose/dbmate file, which runs only on rollback"
     if family == "unparsable" and theirs and facts is not None:
@@ -237,49 +240,49 @@ def judge(family, path, ours, theirs, facts):
         return "open", "the file does not parse"
     if theirs and not ours:
         index, statement = facts.at(theirs[0]["line"] + 1)
-        node, relation = statement.node, _relation(statement.node)
+        kind, node, relation = statement.kind, statement.node, _relation(statement.node)
         if relation and relation in facts.created_before(index):
             return "ours", "the table was created earlier in the same file: new, empty, nobody waits on it"
         if family == "constraint_not_valid" and any(
-                c.subtype == AlterTableType.AT_AddConstraint and c.def_.contype in (
-                    ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) for c in _cmds(node)) \
+                _contype(c) in ("CONSTR_UNIQUE", "CONSTR_PRIMARY") for c in _cmds(node)) \
                 and any(f["rule"] == "unique_constraint" for f in facts.findings):
             return "ours", "UNIQUE/PRIMARY KEY cannot be NOT VALID: reported by our unique_constraint rule"
         if family == "lock_timeout":
-            if isinstance(node, ast.CreateStmt) and not facts.lint._references_existing(node, _Created(facts, index)):
+            if kind == "CreateStmt" and not facts.lint._references_existing(node, _Created(facts, index)):
                 return "ours", "CREATE TABLE referencing only tables the same file created: nobody waits on them"
-            if isinstance(node, (ast.CreateFunctionStmt, ast.CreateEnumStmt, ast.AlterEnumStmt,
-                                 ast.CompositeTypeStmt, ast.CreateDomainStmt, ast.CreateExtensionStmt)):
-                return "ours", "%s locks no table the application's queries use" % type(node).__name__
-            if isinstance(node, ast.IndexStmt) and node.concurrent:
+            if kind in ("CreateFunctionStmt", "CreateEnumStmt", "AlterEnumStmt", "CompositeTypeStmt",
+                        "CreateDomainStmt", "CreateExtensionStmt"):
+                return "ours", "%s locks no table the application's queries use" % kind
+            if kind == "IndexStmt" and node.get("concurrent"):
                 return "ours", ("CREATE INDEX CONCURRENTLY takes SHARE UPDATE EXCLUSIVE, which no read or write "
                                 "conflicts with, so queries do not queue behind it")
         if family == "change_column_type":
             for cmd in _cmds(node):
-                if cmd.subtype == AlterTableType.AT_AlterColumnType:
+                if cmd["subtype"] == "AT_AlterColumnType":
                     from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.schema_model import (
                         type_signature,
                         widens,
                     )
-                    column = facts.model_at(index).column(relation, cmd.name)
-                    new = type_signature(cmd.def_.typeName)
-                    if column and widens(column["type"], new) and cmd.def_.raw_default is None:
+                    coldef = cmd["def"]["ColumnDef"]
+                    column = facts.model_at(index).column(relation, cmd.get("name"))
+                    new = type_signature(coldef.get("typeName"))
+                    if column and widens(column["type"], new) and coldef.get("raw_default") is None:
                         return "ours", "%s of a column the earlier statements created: catalog only" % (
                             "the same type again" if column["type"] == new else "a widening")
         if family == "drop_default":
             model = facts.model_at(index)
             for cmd in _cmds(node):
-                column = model.column(relation, cmd.name) if cmd.subtype == AlterTableType.AT_ColumnDefault else None
+                column = model.column(relation, cmd.get("name")) if cmd["subtype"] == "AT_ColumnDefault" else None
                 if column and not column["not_null"]:
                     return "ours", "the column is nullable: the old version's INSERTs get NULL, nothing fails"
         if family == "not_null_column" and any(
-                cmd.subtype == AlterTableType.AT_AddColumn and facts.lint._type_name(cmd.def_.typeName)
+                cmd["subtype"] == "AT_AddColumn" and facts.lint._type_name(cmd["def"]["ColumnDef"].get("typeName"))
                 in facts.lint.SERIAL_TYPES for cmd in _cmds(node)):
             return "ours", "a serial column has a default (nextval): NOT NULL is satisfied"
-        if family == "drop_function_or_type" and isinstance(node, ast.DropStmt):
-            kind = facts.lint.DROPPED_KINDS.get(node.removeType)
-            names = {facts.lint._object_name(obj) for obj in node.objects or ()}
-            if kind and all((kind, name) in facts.defined_after(index) for name in names):
+        if family == "drop_function_or_type" and kind == "DropStmt":
+            dropped = facts.lint.DROPPED_KINDS.get(node["removeType"])
+            names = {facts.lint._object_name(obj) for obj in node.get("objects", ())}
+            if dropped and all((dropped, name) in facts.defined_after(index) for name in names):
                 return "ours", "the script creates it again later (%s), so the running version finds it" % (
                     ", ".join(sorted(names)))
         if family == "rewriting_default":
@@ -288,18 +291,18 @@ def judge(family, path, ours, theirs, facts):
         if any(f["rule"] == "invalid_file" for f in ours) is False and facts.squawk_syntax_error:
             return "ours", "squawk cannot parse the file, so it reports nothing else about it"
         index, statement = facts.at(ours[0]["line"])
-        node = statement.node
+        kind, node = statement.kind, statement.node
         if family == "rewriting_default" and any(
-                cmd.subtype == AlterTableType.AT_AddColumn and facts.lint._rewriting_default(
-                    cmd.def_, facts.lint._type_name(cmd.def_.typeName), {c.contype for c in cmd.def_.constraints or ()})
+                cmd["subtype"] == "AT_AddColumn" and facts.lint._rewriting_default(
+                    cmd["def"]["ColumnDef"], facts.lint._type_name(cmd["def"]["ColumnDef"].get("typeName")),
+                    {c["contype"] for c in facts.lint._constraints(cmd["def"]["ColumnDef"])})
                 for cmd in _cmds(node)):
             return "ours", ("serial/identity/STORED generated column or a default calling a volatile or "
                             "unknown function: PostgreSQL rewrites the table")
-        if family == "lock_timeout" and isinstance(node, (ast.CreateStmt, ast.CreateTrigStmt)):
-            return "ours", "%s locks an existing table; squawk does not check it" % type(node).__name__
+        if family == "lock_timeout" and kind in ("CreateStmt", "CreateTrigStmt"):
+            return "ours", "%s locks an existing table; squawk does not check it" % kind
         if family == "unique_constraint" and any(
-                c.subtype == AlterTableType.AT_AddConstraint and c.def_.contype == ConstrType.CONSTR_PRIMARY
-                and not c.def_.indexname for c in _cmds(node)):
+                _contype(c) == "CONSTR_PRIMARY" and not c["def"]["Constraint"].get("indexname") for c in _cmds(node)):
             return "ours", "ADD PRIMARY KEY builds its index under ACCESS EXCLUSIVE; squawk checks UNIQUE only"
         if family == "concurrently_in_transaction":
             return "open", "the file's runner: is it in a transaction?"

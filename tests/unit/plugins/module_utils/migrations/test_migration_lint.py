@@ -376,3 +376,16 @@ def test_goose_down_section_is_not_linted():
             "-- +goose Down\nDROP TABLE t;\n")
     assert [(f["rule"], f["line"]) for f in lint_script(text, "x.sql", runner_sets_lock_timeout=True)] == [
         ("concurrently_in_transaction", 3)]
+
+
+def test_statements_after_non_ascii_text_keep_their_text_and_line():
+    # The parser counts UTF-8 bytes; the statements must still be cut at the right characters.
+    text = ("-- Größe, prix en €, 日本語\nCREATE TABLE t (note text DEFAULT 'é');\n\n"
+            "-- shipyard:ignore drop_column reason: über\nALTER TABLE u DROP COLUMN c;\nALTER TABLE u DROP COLUMN d;\n")
+    findings = lint_script(text, "x.sql", runner_sets_lock_timeout=True)
+    assert [(f["rule"], f["line"], f["statement"], f["suppressed"], f["suppression_reason"]) for f in findings] == [
+        ("drop_column", 5, "ALTER TABLE u DROP COLUMN c", True, "über"),
+        ("drop_column", 6, "ALTER TABLE u DROP COLUMN d", False, None),
+    ]
+    with pytest.raises(SqlFileError, match="at line 2"):
+        lint_script("-- €€€\nSELECT 1 FROM;\n", "x.sql")
