@@ -17,7 +17,9 @@ What it prints:
   judgement stays one too);
 - the disagreements themselves, with the judgement and its reason;
 - the time per file of each tool: each runs as one process over the whole corpus (squawk's CLI;
-  our lint through ``migration_lint``'s service, in a fresh Python), rounds alternating, medians.
+  our lint through ``migration_lint``'s service, in a fresh Python running bench/lint_once.py,
+  which imports nothing the lint does not need), rounds alternating after one untimed round of
+  each, medians.
 
 Each project's directory is linted as a migration directory (in version order, so the lint
 knows the columns of the earlier files); the runner settings are the ones a user of each project
@@ -40,8 +42,9 @@ import subprocess
 import sys
 import time
 
+from lint_once import CORPUS, lint_corpus
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-CORPUS = os.path.join(HERE, "corpus")
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
 # family -> (our rules, squawk rules)
@@ -68,12 +71,6 @@ FAMILIES = {
     "drop_default": ({"drop_default"}, {"ban-drop-default"}),
     "unparsable": ({"invalid_file"}, {"syntax-error"}),
 }
-# What a user of each project sets for its runner (everything else: the defaults, markers read).
-PROJECT_SETTINGS = {
-    # temporal-sql-tool runs a versioned file statement by statement, outside a transaction (its
-    # files use CREATE INDEX CONCURRENTLY without any marker).
-    "temporalio+temporal": {"transactional": "no"},
-}
 OUR_FAMILY = {rule: family for family, (ours, _theirs) in FAMILIES.items() for rule in ours}
 SQUAWK_FAMILY = {rule: family for family, (_ours, theirs) in FAMILIES.items() for rule in theirs}
 
@@ -87,25 +84,17 @@ def sql_files():
 # -- running the tools --------------------------------------------------------------------------
 
 def import_collection():
+    """Make ``ansible_collections.shipyard.deploy`` importable; return the collections root."""
     from harness.playbook import collections_root
 
-    sys.path.insert(0, collections_root())
+    root = collections_root()
+    sys.path.insert(0, root)
+    return root
 
 
 def run_ours():
-    """Our findings as ``{file: [finding...]}`` (relative paths), linting each project directory."""
-    import_collection()
-    from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.lint import lint_service
-
-    found = collections.defaultdict(list)
-    for project in sql_files():
-        options = dict(paths=[os.path.join(CORPUS, project)], sql=None, block_on="none", block_on_rules=[],
-                       disable=[], runner_sets_lock_timeout=False, transactional="auto", fail_on_blocking=False)
-        options.update(PROJECT_SETTINGS.get(project, {}))
-        result = lint_service(options, False, False)
-        for finding in result["findings"] + result["suppressed"]:
-            found[os.path.relpath(finding["file"], CORPUS)].append(finding)
-    return found
+    """Our findings as ``{file: [finding...]}`` (paths relative to the corpus)."""
+    return {os.path.relpath(path, CORPUS): findings for path, findings in lint_corpus().items()}
 
 
 def squawk_binary():
@@ -126,16 +115,17 @@ def run_squawk(files):
     return found
 
 
-def timed_rounds(files, repeat):
-    """Median wall time of each tool as one process over every file, rounds alternating."""
-    ours_argv = [sys.executable, os.path.abspath(__file__), "--ours-json"]
+def timed_rounds(files, repeat, root):
+    """Median wall time of each tool as one process over every file, rounds alternating (the
+    first round of each, which fills the page cache, is not counted)."""
+    ours_argv = [sys.executable, os.path.join(HERE, "lint_once.py"), root]
     times = {"ours": [], "squawk": []}
-    for _round in range(repeat):
+    for _round in range(repeat + 1):
         for name, argv in (("squawk", squawk_argv(files)), ("ours", ours_argv)):
             started = time.perf_counter()
-            subprocess.run(argv, capture_output=True, check=False)
+            subprocess.run(argv, capture_output=True, check=name == "ours")  # squawk exits 1 on findings
             times[name].append(time.perf_counter() - started)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return {name: statistics.median(values[1:]) for name, values in times.items()}
 
 
 # -- judging the disagreements ---------------------------------------------------------------------
@@ -371,11 +361,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--show", type=int, default=25)
-    parser.add_argument("--ours-json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.ours_json:  # one timed process of our lint
-        json.dump({path: [f["rule"] for f in fs] for path, fs in run_ours().items()}, sys.stdout)
-        return
     if squawk_binary() is None:
         sys.exit("squawk not found: pip install squawk-cli into this interpreter's environment")
     print("load average %.2f %.2f %.2f on %d CPUs" % (*os.getloadavg(), os.cpu_count()))
@@ -385,6 +371,7 @@ def main():
     print("corpus: %d files, %d repositories, %.1f MB" % (
         len(files), len({m["repository"] for m in manifest}), sum(os.path.getsize(f) for f in files) / 1e6))
     print(subprocess.run([squawk_binary(), "--version"], capture_output=True, text=True, check=True).stdout.strip())
+    root = import_collection()
     ours, theirs = run_ours(), run_squawk(files)
     pairs = compare(ours, theirs)
     models = project_models()
@@ -401,7 +388,7 @@ def main():
         return cache[path]
 
     report(pairs, args.show, facts_of)
-    times = timed_rounds(files, args.repeat)
+    times = timed_rounds(files, args.repeat, root)
     in_process = []
     for _round in range(args.repeat):
         started = time.perf_counter()
