@@ -19,6 +19,10 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.lint im
     lint_script,
     lint_service,
 )
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.markers import (
+    no_transaction_marker,
+    up_section,
+)
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.verdicts import (
     BLUE_GREEN,
     VERDICTS,
@@ -389,3 +393,18 @@ def test_statements_after_non_ascii_text_keep_their_text_and_line():
     ]
     with pytest.raises(SqlFileError, match="at line 2"):
         lint_script("-- €€€\nSELECT 1 FROM;\n", "x.sql")
+
+
+@pytest.mark.parametrize("text, runner", [
+    ("-- SHIPYARD:No-Transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n", "shipyard"),
+    ("-- +GOOSE Up\n-- +goose NO TRANSACTION\nCREATE INDEX CONCURRENTLY i ON t (a);\n", "goose"),
+    ("--liquibase formatted sql\n--changeset me:1 RUNINTRANSACTION:FALSE\nSELECT 1;\n", "liquibase"),
+    ("-- migrate:up transaction:false\nSELECT 1;\n-- migrate:down\nSELECT 2;\n", "dbmate"),
+    ("-- shipyard: no transaction here\n-- goose, changeset: runInTransaction is false\nSELECT 1;\n", None),
+])
+@pytest.mark.parametrize("tail", ["", "-- é\n"], ids=["ascii", "non-ascii"])
+def test_markers_are_found_in_any_case_in_ascii_and_other_text(text, runner, tail):
+    # ASCII text skips the regular expressions when the marker's words are absent; other text
+    # always runs them: both must give the same answer.
+    assert no_transaction_marker(text + tail) == runner
+    assert up_section("-- +Goose UP\nSELECT 1;\n-- +GOOSE down\nDROP TABLE t;\n" + tail).count("DROP") == 0
