@@ -25,16 +25,16 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     MigrationError,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations import schema_model
-from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import (
-    SqlFileError,
-    read_sql,
-    require_directory,
-)
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.markers import (
     no_transaction_marker,
     up_section,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.rules import RULES
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.sql_text import (
+    SqlFileError,
+    read_sql,
+    require_directory,
+)
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.statements import (
     last_name,
     node_of,

@@ -22,7 +22,7 @@ import json
 import traceback
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import DependencyError
-from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import SqlFileError
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.sql_text import SqlFileError
 
 try:
     from pglast import parser as pg_parser
