@@ -19,6 +19,7 @@ and ``stmt_len`` count UTF-8 bytes.
 from __future__ import annotations
 
 import json
+import sys
 import traceback
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import DependencyError
@@ -65,6 +66,32 @@ def relname(rangevar):
     return rangevar.get("relname") if rangevar is not None else None
 
 
+# Nesting the JSON decoder may reach: libpg_query refuses SQL nested deeper than about 33,000
+# JSON levels ("stack depth limit exceeded"), and the C decoder overflows an 8 MB stack only
+# past about 100,000, so this turns what is left into an error instead of a crash.
+JSON_NESTING_LIMIT = 60000
+
+
+def _load_tree(text, source):
+    """The parse tree from libpg_query's JSON; a long chain of operators (``'a' || 'b' || ...``
+    500 times) nests deeper than Python's default recursion limit, so that case is decoded again
+    under a higher one."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        pass
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, JSON_NESTING_LIMIT))
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise SqlFileError(
+            "cannot read the parse tree of %s: its expressions nest more than %d levels deep; split "
+            "the statement" % (source, JSON_NESTING_LIMIT), file=source) from None
+    finally:
+        sys.setrecursionlimit(limit)
+
+
 def require_pglast():
     """Raise DependencyError when pglast is not importable on the host that runs the task."""
     if pg_parser is None:
@@ -92,7 +119,7 @@ def split_statements(sql, source="<sql>"):
             "%s holds a NUL character (offset %d, line %d); remove it" % (source, nul, line_of(sql, nul)),
             file=source, line=line_of(sql, nul), offset=nul)
     try:
-        raw = json.loads(pg_parser.parse_sql_json(sql)).get("stmts", ())
+        tree = pg_parser.parse_sql_json(sql)
     except pg_parser.ParseError as exc:
         location = exc.args[1] if len(exc.args) > 1 else None
         line = line_of(sql, location) if isinstance(location, int) else None
@@ -100,6 +127,7 @@ def split_statements(sql, source="<sql>"):
             "cannot parse %s%s: %s; fix the SQL (it must be valid PostgreSQL) and run again"
             % (source, " at line %d" % line if line else "", exc.args[0] if exc.args else exc),
             file=source, line=line) from None
+    raw = _load_tree(tree, source).get("stmts", ())
     # The locations count UTF-8 bytes: slice the bytes (and decode the pieces) unless all is ASCII.
     is_ascii = sql.isascii()
     data = sql if is_ascii else sql.encode("utf-8")
