@@ -20,7 +20,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.markers
 )
 
 # Re-exported: the readers of migration_status and migration_apply take them from here.
-from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.sql_text import (  # noqa: F401
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.sql_text import (  # noqa: F401  # pylint: disable=unused-import
     SqlFileError,
     decode_sql,
     read_bytes,

@@ -413,7 +413,7 @@ def test_markers_are_found_in_any_case_in_ascii_and_other_text(text, runner, tai
 def test_a_long_operator_chain_is_linted_not_a_crash():
     # 3,000 chained || nest the parse tree's JSON about 6,000 levels deep, past Python's default
     # recursion limit of 1,000 (pglast's AST objects had no such limit).
-    chain = " || ".join("'x'" for _ in range(3000))
+    chain = " || ".join(["'x'"] * 3000)
     findings = lint_script("INSERT INTO t VALUES (%s);\nALTER TABLE t DROP COLUMN c;\n" % chain, "x.sql",
                            runner_sets_lock_timeout=True)
     assert [(f["rule"], f["line"]) for f in findings] == [("drop_column", 2)]
