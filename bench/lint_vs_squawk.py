@@ -17,7 +17,9 @@ What it prints:
   judgement stays one too);
 - the disagreements themselves, with the judgement and its reason;
 - the time per file of each tool: each runs as one process over the whole corpus (squawk's CLI;
-  our lint through ``migration_lint``'s service, in a fresh Python), rounds alternating, medians.
+  our lint through ``migration_lint``'s service, in a fresh Python running bench/lint_once.py,
+  which imports nothing the lint does not need), rounds alternating after one untimed round of
+  each, medians.
 
 Each project's directory is linted as a migration directory (in version order, so the lint
 knows the columns of the earlier files); the runner settings are the ones a user of each project
@@ -40,8 +42,9 @@ import subprocess
 import sys
 import time
 
+from lint_once import CORPUS, lint_corpus
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-CORPUS = os.path.join(HERE, "corpus")
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
 # family -> (our rules, squawk rules)
@@ -68,12 +71,6 @@ FAMILIES = {
     "drop_default": ({"drop_default"}, {"ban-drop-default"}),
     "unparsable": ({"invalid_file"}, {"syntax-error"}),
 }
-# What a user of each project sets for its runner (everything else: the defaults, markers read).
-PROJECT_SETTINGS = {
-    # temporal-sql-tool runs a versioned file statement by statement, outside a transaction (its
-    # files use CREATE INDEX CONCURRENTLY without any marker).
-    "temporalio+temporal": {"transactional": "no"},
-}
 OUR_FAMILY = {rule: family for family, (ours, _theirs) in FAMILIES.items() for rule in ours}
 SQUAWK_FAMILY = {rule: family for family, (_ours, theirs) in FAMILIES.items() for rule in theirs}
 
@@ -87,25 +84,17 @@ def sql_files():
 # -- running the tools --------------------------------------------------------------------------
 
 def import_collection():
+    """Make ``ansible_collections.shipyard.deploy`` importable; return the collections root."""
     from harness.playbook import collections_root
 
-    sys.path.insert(0, collections_root())
+    root = collections_root()
+    sys.path.insert(0, root)
+    return root
 
 
 def run_ours():
-    """Our findings as ``{file: [finding...]}`` (relative paths), linting each project directory."""
-    import_collection()
-    from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.lint import lint_service
-
-    found = collections.defaultdict(list)
-    for project in sql_files():
-        options = dict(paths=[os.path.join(CORPUS, project)], sql=None, block_on="none", block_on_rules=[],
-                       disable=[], runner_sets_lock_timeout=False, transactional="auto", fail_on_blocking=False)
-        options.update(PROJECT_SETTINGS.get(project, {}))
-        result = lint_service(options, False, False)
-        for finding in result["findings"] + result["suppressed"]:
-            found[os.path.relpath(finding["file"], CORPUS)].append(finding)
-    return found
+    """Our findings as ``{file: [finding...]}`` (paths relative to the corpus)."""
+    return {os.path.relpath(path, CORPUS): findings for path, findings in lint_corpus().items()}
 
 
 def squawk_binary():
@@ -126,16 +115,27 @@ def run_squawk(files):
     return found
 
 
-def timed_rounds(files, repeat):
-    """Median wall time of each tool as one process over every file, rounds alternating."""
-    ours_argv = [sys.executable, os.path.abspath(__file__), "--ours-json"]
-    times = {"ours": [], "squawk": []}
-    for _round in range(repeat):
-        for name, argv in (("squawk", squawk_argv(files)), ("ours", ours_argv)):
+def timed_rounds(files, repeat, root):
+    """Median wall time of each tool as one process over every file, rounds alternating (the
+    first round of each, which fills the page cache and the bytecode cache, is not counted).
+
+    Ours runs twice per round: ``ours`` with Python's bytecode cache (in a scratch directory),
+    as an installed Python package runs, and ``ours_compiling`` compiling every module of the
+    collection on each start, as with PYTHONDONTWRITEBYTECODE or a module zipped by Ansible.
+    """
+    ours_argv = [sys.executable, os.path.join(HERE, "lint_once.py"), root]
+    cached = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    cached["PYTHONPYCACHEPREFIX"] = os.path.join(root, "pycache")
+    compiling = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    runs = (("squawk", squawk_argv(files), None), ("ours", ours_argv, cached),
+            ("ours_compiling", ours_argv, compiling))
+    times = {name: [] for name, _argv, _env in runs}
+    for _round in range(repeat + 1):
+        for name, argv, env in runs:
             started = time.perf_counter()
-            subprocess.run(argv, capture_output=True, check=False)
+            subprocess.run(argv, capture_output=True, env=env, check=name != "squawk")  # squawk exits 1 on findings
             times[name].append(time.perf_counter() - started)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return {name: statistics.median(values[1:]) for name, values in times.items()}
 
 
 # -- judging the disagreements ---------------------------------------------------------------------
@@ -170,7 +170,7 @@ class FileFacts:
         return index, self.statements[index]
 
     def created_before(self, index):
-        return {self.lint._created_relation(s.node) for s in self.statements[:index]} - {None}
+        return {self.lint._created_relation(s.kind, s.node) for s in self.statements[:index]} - {None}
 
     def model_at(self, index):
         """The schema model right before statement ``index`` (earlier files, then this file's)."""
@@ -178,11 +178,11 @@ class FileFacts:
 
         model = copy.deepcopy(self.model)
         for statement in self.statements[:index]:
-            model.apply(statement.node)
+            model.apply(statement.kind, statement.node)
         return model
 
     def defined_after(self, index):
-        return {self.lint._defined_object(s.node) for s in self.statements[index + 1:]} - {None}
+        return {self.lint._defined_object(s.kind, s.node) for s in self.statements[index + 1:]} - {None}
 
 
 def project_models():
@@ -215,20 +215,23 @@ class _Created:
 
 
 def _relation(node):
-    rangevar = getattr(node, "relation", None)
-    return rangevar.relname if rangevar is not None else None
+    rangevar = node.get("relation")
+    return rangevar.get("relname") if rangevar is not None else None
 
 
 def _cmds(node):
-    return list(getattr(node, "cmds", None) or ())
+    """The fields of each AlterTableCmd of a statement."""
+    return [cmd["AlterTableCmd"] for cmd in node.get("cmds", ())]
+
+
+def _contype(cmd):
+    """The constraint type an ADD CONSTRAINT command adds (None for other commands)."""
+    return cmd["def"]["Constraint"]["contype"] if cmd["subtype"] == "AT_AddConstraint" else None
 
 
 def judge(family, path, ours, theirs, facts):
     """``(verdict, reason)`` of one disagreement, each checked against the SQL: ``ours`` (our
     finding, or our silence, is right), ``squawk`` (theirs is) or ``open`` (not judged)."""
-    from pglast import ast
-    from pglast.enums import AlterTableType, ConstrType
-
     if theirs and all(_down_section_only(path, v["line"] + 1) for v in theirs):
         return "ours", "squawk lints the down section of a goose/dbmate file, which runs only on rollback"
     if family == "unparsable" and theirs and facts is not None:
@@ -237,49 +240,49 @@ def judge(family, path, ours, theirs, facts):
         return "open", "the file does not parse"
     if theirs and not ours:
         index, statement = facts.at(theirs[0]["line"] + 1)
-        node, relation = statement.node, _relation(statement.node)
+        kind, node, relation = statement.kind, statement.node, _relation(statement.node)
         if relation and relation in facts.created_before(index):
             return "ours", "the table was created earlier in the same file: new, empty, nobody waits on it"
         if family == "constraint_not_valid" and any(
-                c.subtype == AlterTableType.AT_AddConstraint and c.def_.contype in (
-                    ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) for c in _cmds(node)) \
+                _contype(c) in ("CONSTR_UNIQUE", "CONSTR_PRIMARY") for c in _cmds(node)) \
                 and any(f["rule"] == "unique_constraint" for f in facts.findings):
             return "ours", "UNIQUE/PRIMARY KEY cannot be NOT VALID: reported by our unique_constraint rule"
         if family == "lock_timeout":
-            if isinstance(node, ast.CreateStmt) and not facts.lint._references_existing(node, _Created(facts, index)):
+            if kind == "CreateStmt" and not facts.lint._references_existing(node, _Created(facts, index)):
                 return "ours", "CREATE TABLE referencing only tables the same file created: nobody waits on them"
-            if isinstance(node, (ast.CreateFunctionStmt, ast.CreateEnumStmt, ast.AlterEnumStmt,
-                                 ast.CompositeTypeStmt, ast.CreateDomainStmt, ast.CreateExtensionStmt)):
-                return "ours", "%s locks no table the application's queries use" % type(node).__name__
-            if isinstance(node, ast.IndexStmt) and node.concurrent:
+            if kind in ("CreateFunctionStmt", "CreateEnumStmt", "AlterEnumStmt", "CompositeTypeStmt",
+                        "CreateDomainStmt", "CreateExtensionStmt"):
+                return "ours", "%s locks no table the application's queries use" % kind
+            if kind == "IndexStmt" and node.get("concurrent"):
                 return "ours", ("CREATE INDEX CONCURRENTLY takes SHARE UPDATE EXCLUSIVE, which no read or write "
                                 "conflicts with, so queries do not queue behind it")
         if family == "change_column_type":
             for cmd in _cmds(node):
-                if cmd.subtype == AlterTableType.AT_AlterColumnType:
+                if cmd["subtype"] == "AT_AlterColumnType":
                     from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.schema_model import (
                         type_signature,
                         widens,
                     )
-                    column = facts.model_at(index).column(relation, cmd.name)
-                    new = type_signature(cmd.def_.typeName)
-                    if column and widens(column["type"], new) and cmd.def_.raw_default is None:
+                    coldef = cmd["def"]["ColumnDef"]
+                    column = facts.model_at(index).column(relation, cmd.get("name"))
+                    new = type_signature(coldef.get("typeName"))
+                    if column and widens(column["type"], new) and coldef.get("raw_default") is None:
                         return "ours", "%s of a column the earlier statements created: catalog only" % (
                             "the same type again" if column["type"] == new else "a widening")
         if family == "drop_default":
             model = facts.model_at(index)
             for cmd in _cmds(node):
-                column = model.column(relation, cmd.name) if cmd.subtype == AlterTableType.AT_ColumnDefault else None
+                column = model.column(relation, cmd.get("name")) if cmd["subtype"] == "AT_ColumnDefault" else None
                 if column and not column["not_null"]:
                     return "ours", "the column is nullable: the old version's INSERTs get NULL, nothing fails"
         if family == "not_null_column" and any(
-                cmd.subtype == AlterTableType.AT_AddColumn and facts.lint._type_name(cmd.def_.typeName)
+                cmd["subtype"] == "AT_AddColumn" and facts.lint._type_name(cmd["def"]["ColumnDef"].get("typeName"))
                 in facts.lint.SERIAL_TYPES for cmd in _cmds(node)):
             return "ours", "a serial column has a default (nextval): NOT NULL is satisfied"
-        if family == "drop_function_or_type" and isinstance(node, ast.DropStmt):
-            kind = facts.lint.DROPPED_KINDS.get(node.removeType)
-            names = {facts.lint._object_name(obj) for obj in node.objects or ()}
-            if kind and all((kind, name) in facts.defined_after(index) for name in names):
+        if family == "drop_function_or_type" and kind == "DropStmt":
+            dropped = facts.lint.DROPPED_KINDS.get(node["removeType"])
+            names = {facts.lint._object_name(obj) for obj in node.get("objects", ())}
+            if dropped and all((dropped, name) in facts.defined_after(index) for name in names):
                 return "ours", "the script creates it again later (%s), so the running version finds it" % (
                     ", ".join(sorted(names)))
         if family == "rewriting_default":
@@ -288,18 +291,18 @@ def judge(family, path, ours, theirs, facts):
         if any(f["rule"] == "invalid_file" for f in ours) is False and facts.squawk_syntax_error:
             return "ours", "squawk cannot parse the file, so it reports nothing else about it"
         index, statement = facts.at(ours[0]["line"])
-        node = statement.node
+        kind, node = statement.kind, statement.node
         if family == "rewriting_default" and any(
-                cmd.subtype == AlterTableType.AT_AddColumn and facts.lint._rewriting_default(
-                    cmd.def_, facts.lint._type_name(cmd.def_.typeName), {c.contype for c in cmd.def_.constraints or ()})
+                cmd["subtype"] == "AT_AddColumn" and facts.lint._rewriting_default(
+                    cmd["def"]["ColumnDef"], facts.lint._type_name(cmd["def"]["ColumnDef"].get("typeName")),
+                    {c["contype"] for c in facts.lint._constraints(cmd["def"]["ColumnDef"])})
                 for cmd in _cmds(node)):
             return "ours", ("serial/identity/STORED generated column or a default calling a volatile or "
                             "unknown function: PostgreSQL rewrites the table")
-        if family == "lock_timeout" and isinstance(node, (ast.CreateStmt, ast.CreateTrigStmt)):
-            return "ours", "%s locks an existing table; squawk does not check it" % type(node).__name__
+        if family == "lock_timeout" and kind in ("CreateStmt", "CreateTrigStmt"):
+            return "ours", "%s locks an existing table; squawk does not check it" % kind
         if family == "unique_constraint" and any(
-                c.subtype == AlterTableType.AT_AddConstraint and c.def_.contype == ConstrType.CONSTR_PRIMARY
-                and not c.def_.indexname for c in _cmds(node)):
+                _contype(c) == "CONSTR_PRIMARY" and not c["def"]["Constraint"].get("indexname") for c in _cmds(node)):
             return "ours", "ADD PRIMARY KEY builds its index under ACCESS EXCLUSIVE; squawk checks UNIQUE only"
         if family == "concurrently_in_transaction":
             return "open", "the file's runner: is it in a transaction?"
@@ -368,11 +371,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--show", type=int, default=25)
-    parser.add_argument("--ours-json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.ours_json:  # one timed process of our lint
-        json.dump({path: [f["rule"] for f in fs] for path, fs in run_ours().items()}, sys.stdout)
-        return
     if squawk_binary() is None:
         sys.exit("squawk not found: pip install squawk-cli into this interpreter's environment")
     print("load average %.2f %.2f %.2f on %d CPUs" % (*os.getloadavg(), os.cpu_count()))
@@ -382,6 +381,7 @@ def main():
     print("corpus: %d files, %d repositories, %.1f MB" % (
         len(files), len({m["repository"] for m in manifest}), sum(os.path.getsize(f) for f in files) / 1e6))
     print(subprocess.run([squawk_binary(), "--version"], capture_output=True, text=True, check=True).stdout.strip())
+    root = import_collection()
     ours, theirs = run_ours(), run_squawk(files)
     pairs = compare(ours, theirs)
     models = project_models()
@@ -398,7 +398,7 @@ def main():
         return cache[path]
 
     report(pairs, args.show, facts_of)
-    times = timed_rounds(files, args.repeat)
+    times = timed_rounds(files, args.repeat, root)
     in_process = []
     for _round in range(args.repeat):
         started = time.perf_counter()
@@ -407,6 +407,8 @@ def main():
     per_file = {name: 1000 * value / len(files) for name, value in times.items()}
     print("\ntime per file (one process over the corpus, median of %d): squawk %.3f ms, ours %.3f ms: "
           "ours/squawk = %.2fx" % (args.repeat, per_file["squawk"], per_file["ours"], times["ours"] / times["squawk"]))
+    print("ours compiling its modules on each start (no bytecode cache): %.3f ms per file = %.2fx squawk"
+          % (per_file["ours_compiling"], times["ours_compiling"] / times["squawk"]))
     print("ours in one warm process (no interpreter start, no imports): %.3f ms per file = %.2fx squawk's process"
           % (1000 * statistics.median(in_process) / len(files), statistics.median(in_process) / times["squawk"]))
 

@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: shipyard.deploy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Danger in SQL migrations, found on pglast parse trees (never regular expressions on SQL).
+"""Danger in SQL migrations, found on PostgreSQL's parse trees (never regular expressions on SQL).
+
+The trees are libpg_query's JSON read into dicts (statements.py says how they look); each
+function here takes a statement's ``kind`` (``"AlterTableStmt"``) and ``node`` (its fields).
 
 Every finding says whether it breaks the application version that is still running during a
 blue-green window (``breaks_running_version``): dropping, renaming or retyping something it uses
@@ -22,26 +25,23 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
     MigrationError,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations import schema_model
-from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.files import (
-    SqlFileError,
-    read_sql,
-    require_directory,
-)
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.markers import (
     no_transaction_marker,
     up_section,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.rules import RULES
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.sql_text import (
+    SqlFileError,
+    read_sql,
+    require_directory,
+)
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.statements import (
+    last_name,
+    node_of,
+    relname,
     split_statements,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.verdicts import VERDICTS
-
-try:
-    from pglast import ast
-    from pglast.enums import AlterTableType, ConstrType, DropBehavior, ObjectType, TransactionStmtKind
-except ImportError:  # pragma: no cover - split_statements() reports the missing library
-    ast = None
 
 VOLATILE_FUNCTIONS = {
     "random", "clock_timestamp", "timeofday", "gen_random_uuid", "uuid_generate_v1",
@@ -67,89 +67,89 @@ SUPPRESS_RE = re.compile(
 )
 
 
-def _walk(node):
-    """Every pglast node below ``node`` (itself included)."""
-    if isinstance(node, (list, tuple)):
-        for item in node:
-            yield from _walk(item)
-    elif isinstance(node, ast.Node):
-        yield node
-        for name in type(node).__slots__:
-            yield from _walk(getattr(node, name, None))
+def _function_names(value):
+    """The name of every function called anywhere in the expression tree ``value``."""
+    if isinstance(value, list):
+        for item in value:
+            yield from _function_names(item)
+    elif isinstance(value, dict):
+        call = value.get("FuncCall")
+        if call is not None:
+            yield last_name(call["funcname"])
+        for sub in value.values():
+            if isinstance(sub, (dict, list)):
+                yield from _function_names(sub)
 
 
 def _type_name(type_node):
-    return type_node.names[-1].sval if type_node is not None and type_node.names else ""
+    """The unqualified name of a TypeName (``"varchar"``), "" without one."""
+    names = type_node.get("names") if type_node is not None else None
+    return last_name(names) if names else ""
 
 
-def _relname(rangevar):
-    return rangevar.relname if rangevar is not None else None
-
-
-def _created_relation(node):
+def _created_relation(kind, node):
     """The name of the table or view a statement creates (then new and empty, or not a table
     the running version uses), else None: CREATE TABLE, CREATE TABLE ... AS, SELECT ... INTO,
     CREATE [MATERIALIZED] VIEW."""
-    if isinstance(node, ast.CreateStmt):
-        return _relname(node.relation)
-    if isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
-        return _relname(node.into.rel)
-    if isinstance(node, ast.SelectStmt) and node.intoClause is not None:
-        return _relname(node.intoClause.rel)
-    if isinstance(node, ast.ViewStmt):
-        return _relname(node.view)
+    if kind == "CreateStmt":
+        return relname(node.get("relation"))
+    if kind == "CreateTableAsStmt" and node.get("into") is not None:
+        return relname(node["into"].get("rel"))
+    if kind == "SelectStmt" and node.get("intoClause") is not None:
+        return relname(node["intoClause"].get("rel"))
+    if kind == "ViewStmt":
+        return relname(node.get("view"))
     return None
 
 
 # DROP ... object kinds whose absence breaks the running version, by the namespace they live in.
-DROPPED_KINDS, RENAMED_OBJECTS = {}, set()
-if ast is not None:
-    DROPPED_KINDS = {
-        ObjectType.OBJECT_VIEW: "relation", ObjectType.OBJECT_MATVIEW: "relation",
-        ObjectType.OBJECT_SEQUENCE: "relation", ObjectType.OBJECT_FOREIGN_TABLE: "relation",
-        ObjectType.OBJECT_FUNCTION: "function", ObjectType.OBJECT_PROCEDURE: "function",
-        ObjectType.OBJECT_ROUTINE: "function", ObjectType.OBJECT_AGGREGATE: "function",
-        ObjectType.OBJECT_TYPE: "type", ObjectType.OBJECT_DOMAIN: "type", ObjectType.OBJECT_SCHEMA: "schema",
-    }
-    RENAMED_OBJECTS = {
-        ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW, ObjectType.OBJECT_SEQUENCE,
-        ObjectType.OBJECT_FOREIGN_TABLE, ObjectType.OBJECT_FUNCTION, ObjectType.OBJECT_PROCEDURE,
-        ObjectType.OBJECT_ROUTINE, ObjectType.OBJECT_AGGREGATE, ObjectType.OBJECT_TYPE,
-        ObjectType.OBJECT_DOMAIN, ObjectType.OBJECT_SCHEMA, ObjectType.OBJECT_ATTRIBUTE,
-    }
+DROPPED_KINDS = {
+    "OBJECT_VIEW": "relation", "OBJECT_MATVIEW": "relation", "OBJECT_SEQUENCE": "relation",
+    "OBJECT_FOREIGN_TABLE": "relation", "OBJECT_FUNCTION": "function", "OBJECT_PROCEDURE": "function",
+    "OBJECT_ROUTINE": "function", "OBJECT_AGGREGATE": "function", "OBJECT_TYPE": "type",
+    "OBJECT_DOMAIN": "type", "OBJECT_SCHEMA": "schema",
+}
+RENAMED_OBJECTS = {
+    "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_SEQUENCE", "OBJECT_FOREIGN_TABLE", "OBJECT_FUNCTION",
+    "OBJECT_PROCEDURE", "OBJECT_ROUTINE", "OBJECT_AGGREGATE", "OBJECT_TYPE", "OBJECT_DOMAIN",
+    "OBJECT_SCHEMA", "OBJECT_ATTRIBUTE",
+}
+# Statements that lock something other sessions queue behind (unless it is new).
+LOCKING_KINDS = {"AlterTableStmt", "RenameStmt", "DropStmt", "TruncateStmt", "IndexStmt", "AlterObjectSchemaStmt"}
 
 
-def _defined_object(node):
+def _defined_object(kind, node):
     """``(kind, name)`` of the view, function, sequence, type or schema a statement (re)creates."""
-    if isinstance(node, ast.ViewStmt):
-        return "relation", _relname(node.view)
-    if isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
-        return "relation", _relname(node.into.rel)
-    if isinstance(node, ast.CreateSeqStmt):
-        return "relation", _relname(node.sequence)
-    if isinstance(node, ast.CreateFunctionStmt):
-        return "function", node.funcname[-1].sval
-    if isinstance(node, (ast.CreateEnumStmt, ast.CreateRangeStmt)):
-        return "type", node.typeName[-1].sval
-    if isinstance(node, ast.CompositeTypeStmt):
-        return "type", _relname(node.typevar)
-    if isinstance(node, ast.CreateDomainStmt):
-        return "type", node.domainname[-1].sval
-    if isinstance(node, ast.CreateSchemaStmt):
-        return "schema", node.schemaname
+    if kind == "ViewStmt":
+        return "relation", relname(node.get("view"))
+    if kind == "CreateTableAsStmt" and node.get("into") is not None:
+        return "relation", relname(node["into"].get("rel"))
+    if kind == "CreateSeqStmt":
+        return "relation", relname(node.get("sequence"))
+    if kind == "CreateFunctionStmt":
+        return "function", last_name(node["funcname"])
+    if kind in ("CreateEnumStmt", "CreateRangeStmt"):
+        return "type", last_name(node["typeName"])
+    if kind == "CompositeTypeStmt":
+        return "type", relname(node.get("typevar"))
+    if kind == "CreateDomainStmt":
+        return "type", last_name(node["domainname"])
+    if kind == "CreateSchemaStmt":
+        return "schema", node.get("schemaname")
     return None
 
 
 def _object_name(obj):
-    """The unqualified name of one object of a DROP statement."""
-    if isinstance(obj, ast.ObjectWithArgs):
-        return obj.objname[-1].sval
-    if isinstance(obj, ast.TypeName):
-        return obj.names[-1].sval
-    if isinstance(obj, ast.String):
-        return obj.sval
-    if isinstance(obj, (list, tuple)) and obj:
-        return _object_name(obj[-1])
+    """The unqualified name of one object of a DROP statement (a wrapped node)."""
+    kind, fields = node_of(obj)
+    if kind == "ObjectWithArgs":
+        return last_name(fields["objname"])
+    if kind == "TypeName":
+        return last_name(fields["names"])
+    if kind == "String":
+        return fields.get("sval", "")
+    if kind == "List" and fields.get("items"):
+        return _object_name(fields["items"][-1])
     return None
 
 
@@ -177,39 +177,41 @@ class _Context:
         return any(i > self.index and k == kind and n == name for i, k, n in self.definitions)
 
 
+def _constraints(coldef):
+    """The fields of each constraint of a ColumnDef."""
+    return [c["Constraint"] for c in coldef.get("constraints", ())]
+
+
 def _rewriting_default(coldef, type_name, contypes):
     """True when adding this column rewrites the table: serial/identity (filled from a sequence),
     a STORED generated column, or a default calling a volatile (or unknown) function."""
-    if type_name in SERIAL_TYPES or ConstrType.CONSTR_IDENTITY in contypes \
-            or ConstrType.CONSTR_GENERATED in contypes:
+    if type_name in SERIAL_TYPES or "CONSTR_IDENTITY" in contypes or "CONSTR_GENERATED" in contypes:
         return True
-    for constraint in coldef.constraints or ():
-        if constraint.contype != ConstrType.CONSTR_DEFAULT:
+    for constraint in _constraints(coldef):
+        if constraint["contype"] != "CONSTR_DEFAULT":
             continue
-        for sub in _walk(constraint.raw_expr):
-            if isinstance(sub, ast.FuncCall):
-                name = sub.funcname[-1].sval.lower()
-                if name in VOLATILE_FUNCTIONS or name not in NON_VOLATILE_FUNCTIONS:
-                    return True
+        for name in _function_names(constraint.get("raw_expr")):
+            name = name.lower()
+            if name in VOLATILE_FUNCTIONS or name not in NON_VOLATILE_FUNCTIONS:
+                return True
     return False
 
 
 def _add_column_findings(coldef, new_table):
-    type_name = _type_name(coldef.typeName)
+    type_name = _type_name(coldef.get("typeName"))
     found = [("char_column", "char_column")] if type_name == "bpchar" else []
     if new_table:
         return found
-    constraints = coldef.constraints or ()
-    contypes = {c.contype for c in constraints}
-    has_default = bool(contypes & {ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_IDENTITY,
-                                   ConstrType.CONSTR_GENERATED}) or type_name in SERIAL_TYPES
-    if (ConstrType.CONSTR_NOTNULL in contypes or ConstrType.CONSTR_PRIMARY in contypes) and not has_default:
+    constraints = _constraints(coldef)
+    contypes = {c["contype"] for c in constraints}
+    has_default = bool(contypes & {"CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED"}) \
+        or type_name in SERIAL_TYPES
+    if ("CONSTR_NOTNULL" in contypes or "CONSTR_PRIMARY" in contypes) and not has_default:
         found.append(("not_null_without_default", "add_column_not_null_no_default"))
     for constraint in constraints:
-        if constraint.contype in (ConstrType.CONSTR_FOREIGN, ConstrType.CONSTR_CHECK) \
-                and not constraint.skip_validation:
+        if constraint["contype"] in ("CONSTR_FOREIGN", "CONSTR_CHECK") and not constraint.get("skip_validation"):
             found.append(("constraint_without_not_valid", "add_constraint"))
-        if constraint.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY):
+        if constraint["contype"] in ("CONSTR_UNIQUE", "CONSTR_PRIMARY"):
             found.append(("unique_constraint", "add_unique"))
     if _rewriting_default(coldef, type_name, contypes):
         found.append(("volatile_default", "add_column_default"))
@@ -218,65 +220,68 @@ def _add_column_findings(coldef, new_table):
 
 def _type_change_findings(table, cmd, ctx):
     found = []
-    new_type = schema_model.type_signature(cmd.def_.typeName)
-    column = ctx.model.column(table, cmd.name)
-    if cmd.def_.raw_default is not None or column is None \
+    coldef = cmd["def"]["ColumnDef"]
+    new_type = schema_model.type_signature(coldef.get("typeName"))
+    column = ctx.model.column(table, cmd.get("name"))
+    if coldef.get("raw_default") is not None or column is None \
             or not schema_model.widens(column["type"], new_type):
         found.append(("change_column_type", "change_column_type"))
-    if _type_name(cmd.def_.typeName) == "bpchar":
+    if _type_name(coldef.get("typeName")) == "bpchar":
         found.append(("char_column", "char_column"))
     return found
 
 
 def _add_constraint_findings(table, constraint, ctx):
     found = []
-    if constraint.contype in (ConstrType.CONSTR_FOREIGN, ConstrType.CONSTR_CHECK):
-        if constraint.skip_validation:
-            ctx.not_valid.add((table, constraint.conname))
+    if constraint["contype"] in ("CONSTR_FOREIGN", "CONSTR_CHECK"):
+        if constraint.get("skip_validation"):
+            ctx.not_valid.add((table, constraint.get("conname")))
         else:
             found.append(("constraint_without_not_valid", "add_constraint"))
-    if constraint.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and not constraint.indexname:
+    if constraint["contype"] in ("CONSTR_UNIQUE", "CONSTR_PRIMARY") and not constraint.get("indexname"):
         found.append(("unique_constraint", "add_unique"))
     return found
 
 
 def _alter_table_findings(stmt, ctx):
     found = []
-    table = _relname(stmt.relation)
+    table = relname(stmt.get("relation"))
     new_table = table in ctx.created
-    for cmd in stmt.cmds or ():
-        subtype = cmd.subtype
-        if subtype == AlterTableType.AT_AddColumn:
-            found.extend(_add_column_findings(cmd.def_, new_table))
+    for item in stmt.get("cmds", ()):
+        cmd = item["AlterTableCmd"]
+        subtype = cmd["subtype"]
+        if subtype == "AT_AddColumn":
+            found.extend(_add_column_findings(cmd["def"]["ColumnDef"], new_table))
         elif new_table:
             continue  # a table the script made: no running version uses it yet
-        elif subtype == AlterTableType.AT_DropColumn:
+        elif subtype == "AT_DropColumn":
             found.append(("drop_column", "drop_column"))
-        elif subtype == AlterTableType.AT_AlterColumnType:
+        elif subtype == "AT_AlterColumnType":
             found.extend(_type_change_findings(table, cmd, ctx))
-        elif subtype == AlterTableType.AT_SetNotNull:
+        elif subtype == "AT_SetNotNull":
             found.append(("set_not_null", "set_not_null"))
-        elif subtype == AlterTableType.AT_ColumnDefault and cmd.def_ is None:
-            column = ctx.model.column(table, cmd.name)
+        elif subtype == "AT_ColumnDefault" and "def" not in cmd:
+            column = ctx.model.column(table, cmd.get("name"))
             if column is None or column["not_null"]:
                 found.append(("drop_default", "drop_default_not_null"))
-        elif subtype == AlterTableType.AT_AddConstraint:
-            found.extend(_add_constraint_findings(table, cmd.def_, ctx))
-        elif subtype == AlterTableType.AT_ValidateConstraint and ctx.in_transaction \
-                and (table, cmd.name) in ctx.not_valid:
+        elif subtype == "AT_AddConstraint":
+            found.extend(_add_constraint_findings(table, cmd["def"]["Constraint"], ctx))
+        elif subtype == "AT_ValidateConstraint" and ctx.in_transaction \
+                and (table, cmd.get("name")) in ctx.not_valid:
             found.append(("validate_in_same_transaction", "add_constraint"))
     return found
 
 
 def _drop_findings(node, ctx):
-    if node.removeType == ObjectType.OBJECT_TABLE:
-        return [] if _only_new_relations(node, ctx) else [("drop_table", "drop_table")]
-    if node.removeType == ObjectType.OBJECT_INDEX:
-        return [] if node.concurrent else [("drop_index_without_concurrently", "drop_index")]
-    kind = DROPPED_KINDS.get(node.removeType)
+    remove_type = node["removeType"]
+    if remove_type == "OBJECT_TABLE":
+        return [] if _only_new_relations("DropStmt", node, ctx) else [("drop_table", "drop_table")]
+    if remove_type == "OBJECT_INDEX":
+        return [] if node.get("concurrent") else [("drop_index_without_concurrently", "drop_index")]
+    kind = DROPPED_KINDS.get(remove_type)
     if kind is None:
         return []
-    for obj in node.objects or ():
+    for obj in node.get("objects", ()):
         name = _object_name(obj)
         new = (kind, name) in ctx.defined or (kind == "relation" and name in ctx.created)
         if not new and not ctx.recreated_later(kind, name):
@@ -285,101 +290,104 @@ def _drop_findings(node, ctx):
 
 
 def _rename_findings(node):
-    if node.renameType == ObjectType.OBJECT_COLUMN:
+    rename_type = node["renameType"]
+    if rename_type == "OBJECT_COLUMN":
         return [("rename_column", "rename_column")]
-    if node.renameType == ObjectType.OBJECT_TABLE:
+    if rename_type == "OBJECT_TABLE":
         return [("rename_table", "rename_table")]
-    if node.renameType in RENAMED_OBJECTS:
+    if rename_type in RENAMED_OBJECTS:
         return [("rename_object", "rename_object")]
     return []  # indexes, constraints, triggers, policies: queries do not name them
 
 
 def _references_existing(node, ctx):
-    """Existing tables a CREATE TABLE locks: referenced by a foreign key (SHARE ROW EXCLUSIVE) or
-    its parent (PARTITION OF: ACCESS EXCLUSIVE; INHERITS), unless the script created them."""
-    targets = [_relname(parent) for parent in node.inhRelations or ()]
-    for element in node.tableElts or ():
-        constraints = element.constraints if isinstance(element, ast.ColumnDef) else [element]
-        for constraint in constraints or ():
-            if isinstance(constraint, ast.Constraint) and constraint.contype == ConstrType.CONSTR_FOREIGN:
-                targets.append(_relname(constraint.pktable))
+    """Existing tables a CREATE TABLE (``node``) locks: referenced by a foreign key (SHARE ROW
+    EXCLUSIVE) or its parent (PARTITION OF: ACCESS EXCLUSIVE; INHERITS), unless the script
+    created them."""
+    targets = [relname(parent["RangeVar"]) for parent in node.get("inhRelations", ())]
+    for element in node.get("tableElts", ()):
+        kind, fields = node_of(element)
+        constraints = fields.get("constraints", ()) if kind == "ColumnDef" else [element]
+        for constraint in constraints:
+            kind, fields = node_of(constraint)
+            if kind == "Constraint" and fields["contype"] == "CONSTR_FOREIGN":
+                targets.append(relname(fields.get("pktable")))
     return [t for t in targets if t not in ctx.created]
 
 
-def _only_new_relations(node, ctx):
+def _only_new_relations(kind, node, ctx):
     """True when a statement only touches tables the script made (no other session waits on them)."""
-    if isinstance(node, (ast.AlterTableStmt, ast.IndexStmt)):
-        return _relname(node.relation) in ctx.created
-    if isinstance(node, ast.DropStmt) and node.objects:
-        return all(isinstance(obj, (list, tuple)) and obj[-1].sval in ctx.created for obj in node.objects)
+    if kind in ("AlterTableStmt", "IndexStmt"):
+        return relname(node.get("relation")) in ctx.created
+    if kind == "DropStmt" and node.get("objects"):
+        return all("List" in obj and last_name(obj["List"]["items"]) in ctx.created for obj in node["objects"])
     return False
 
 
-def _is_ddl_needing_lock(node, ctx):
+def _is_ddl_needing_lock(kind, node, ctx):
     """Statements that take a lock other sessions queue behind, on something not new."""
-    if isinstance(node, ast.CreateStmt):
+    if kind == "CreateStmt":
         return bool(_references_existing(node, ctx))
-    if isinstance(node, ast.CreateTrigStmt):
-        return _relname(node.relation) not in ctx.created
-    if isinstance(node, ast.IndexStmt) and node.concurrent:
+    if kind == "CreateTrigStmt":
+        return relname(node.get("relation")) not in ctx.created
+    if kind == "IndexStmt" and node.get("concurrent"):
         return False
-    return isinstance(node, (ast.AlterTableStmt, ast.RenameStmt, ast.DropStmt, ast.TruncateStmt,
-                             ast.IndexStmt, ast.AlterObjectSchemaStmt)) and not _only_new_relations(node, ctx)
+    return kind in LOCKING_KINDS and not _only_new_relations(kind, node, ctx)
 
 
 def _transaction_control(node, ctx):
-    if node.kind in (TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START):
+    if node["kind"] in ("TRANS_STMT_BEGIN", "TRANS_STMT_START"):
         ctx.explicit_block = True
-    elif node.kind in (TransactionStmtKind.TRANS_STMT_COMMIT, TransactionStmtKind.TRANS_STMT_ROLLBACK):
+    elif node["kind"] in ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK"):
         ctx.explicit_block = False
         if not ctx.in_transaction_block:
             ctx.not_valid.clear()  # committed: a VALIDATE after it runs in its own transaction
 
 
-def _statement_findings(node, ctx):
+def _statement_findings(kind, node, ctx):
     """``[(rule, operation)]`` a statement triggers, given what the script did before it."""
-    if isinstance(node, ast.TransactionStmt):
+    if kind == "TransactionStmt":
         _transaction_control(node, ctx)
         return []
-    if isinstance(node, ast.VariableSetStmt) and (node.name or "").lower() == "lock_timeout":
+    if kind == "VariableSetStmt" and (node.get("name") or "").lower() == "lock_timeout":
         ctx.lock_timeout_set = True
         return []
     found = []
-    if isinstance(node, ast.CreateStmt):
-        found = [("char_column", "char_column") for element in node.tableElts or ()
-                 if isinstance(element, ast.ColumnDef) and _type_name(element.typeName) == "bpchar"]
-    elif isinstance(node, ast.AlterTableStmt) and node.objtype == ObjectType.OBJECT_TABLE:
+    if kind == "CreateStmt":
+        found = [("char_column", "char_column") for element in node.get("tableElts", ())
+                 if "ColumnDef" in element and _type_name(element["ColumnDef"].get("typeName")) == "bpchar"]
+    elif kind == "AlterTableStmt" and node["objtype"] == "OBJECT_TABLE":
         found = _alter_table_findings(node, ctx)
-    elif isinstance(node, ast.RenameStmt):
+    elif kind == "RenameStmt":
         found = _rename_findings(node)
-    elif isinstance(node, ast.AlterObjectSchemaStmt):
+    elif kind == "AlterObjectSchemaStmt":
         found = [("set_schema", "set_schema")]
-    elif isinstance(node, ast.AlterEnumStmt) and node.oldVal:
+    elif kind == "AlterEnumStmt" and node.get("oldVal"):
         found = [("rename_enum_value", "enum_rename_value")]
-    elif isinstance(node, ast.DropStmt):
+    elif kind == "DropStmt":
         found = _drop_findings(node, ctx)
-    elif isinstance(node, ast.IndexStmt):
-        if not node.concurrent and _relname(node.relation) not in ctx.created:
+    elif kind == "IndexStmt":
+        if not node.get("concurrent") and relname(node.get("relation")) not in ctx.created:
             found = [("create_index_without_concurrently", "create_index")]
-    elif isinstance(node, ast.TruncateStmt) and node.behavior == DropBehavior.DROP_CASCADE:
+    elif kind == "TruncateStmt" and node.get("behavior") == "DROP_CASCADE":
         found = [("truncate_cascade", "truncate_cascade")]
-    concurrent = (isinstance(node, (ast.IndexStmt, ast.DropStmt)) and node.concurrent) or (
-        isinstance(node, ast.ReindexStmt)
-        and any((p.defname or "").lower() == "concurrently" for p in node.params or ()))
+    concurrent = (kind in ("IndexStmt", "DropStmt") and node.get("concurrent")) or (
+        kind == "ReindexStmt"
+        and any((p["DefElem"].get("defname") or "").lower() == "concurrently" for p in node.get("params", ())))
     if concurrent and ctx.in_transaction:
         found.append(("concurrently_in_transaction", "concurrently_in_transaction"))
     return found
 
 
-def _record_effects(node, ctx):
+def _record_effects(kind, node, ctx):
     """After a statement: what it created (new relations and objects) and the schema model."""
-    created = _created_relation(node)
+    created = _created_relation(kind, node)
     if created:
         ctx.created.add(created)
-    defined = _defined_object(node)
+    defined = _defined_object(kind, node)
     if defined:
         ctx.defined.add(defined)
-    ctx.model.apply(node)
+    ctx.model.apply(kind, node)
 
 
 def _suppressions(leading):
@@ -427,7 +435,7 @@ def lint_script(sql, source, runner_sets_lock_timeout=False, transactional=None,
     statements = split_statements(up_section(sql), source)
     definitions = []
     for index, statement in enumerate(statements):
-        defined = _defined_object(statement.node)
+        defined = _defined_object(statement.kind, statement.node)
         if defined:
             definitions.append((index, *defined))
     ctx = _Context(transactional, model if model is not None else schema_model.SchemaModel(), definitions)
@@ -436,11 +444,12 @@ def lint_script(sql, source, runner_sets_lock_timeout=False, transactional=None,
     lock_reported = False
     for index, statement in enumerate(statements):
         ctx.index = index
-        found = _statement_findings(statement.node, ctx)
-        if not ctx.lock_timeout_set and not lock_reported and _is_ddl_needing_lock(statement.node, ctx):
+        kind, node = statement.kind, statement.node
+        found = _statement_findings(kind, node, ctx)
+        if not ctx.lock_timeout_set and not lock_reported and _is_ddl_needing_lock(kind, node, ctx):
             found.append(("missing_lock_timeout", "lock_without_timeout"))
             lock_reported = True
-        _record_effects(statement.node, ctx)
+        _record_effects(kind, node, ctx)
         suppressions = _suppressions(statement.leading)
         seen = set()
         for rule, operation in found:

@@ -38,8 +38,28 @@ GOOSE_NO_TX_RE = re.compile(r"^--\s\+goose\s+no\s+transaction\b", re.IGNORECASE 
 FLYWAY_CONF_NO_TX_RE = re.compile(r"^\s*executeInTransaction\s*=\s*false\s*$", re.IGNORECASE | re.MULTILINE)
 
 
-def shipyard_no_transaction(text):
-    """True when the first ten lines carry our own ``-- shipyard:no-transaction`` marker."""
+def _folded(text):
+    """``text`` lower-cased when it is ASCII, else None.
+
+    Most files hold no marker, and a regular expression scan per marker was a tenth of the
+    lint's time.  In ASCII text a case-insensitive pattern can only match where its literal
+    part occurs lower-cased, so a substring test may skip the scan; in other text re's Unicode
+    case folding knows more equivalences (U+017F, the long s, matches ``s``), so the scan
+    always runs there.
+    """
+    return text.lower() if text.isascii() else None
+
+
+def _may_hold(folded, literal):
+    """False only when ``folded`` (from _folded) surely lacks ``literal`` (lower-case)."""
+    return folded is None or literal in folded
+
+
+def shipyard_no_transaction(text, folded=False):
+    """True when the first ten lines carry our own ``-- shipyard:no-transaction`` marker
+    (``folded``: what _folded(text) gave, when the caller has it)."""
+    if not _may_hold(_folded(text) if folded is False else folded, "no-transaction"):
+        return False
     return SHIPYARD_RE.search("\n".join(text.splitlines()[:10])) is not None
 
 
@@ -59,16 +79,17 @@ def no_transaction_marker(text, path=None):
 
     ``path`` (the file on disk) lets Flyway's ``<script>.sql.conf`` be read.
     """
-    if shipyard_no_transaction(text):
+    folded = _folded(text)
+    if shipyard_no_transaction(text, folded):
         return "shipyard"
     if POSTGRES_MIGRATIONS_MARK in text:
         return "postgres-migrations"
-    up = DBMATE_UP_RE.search(text)
+    up = DBMATE_UP_RE.search(text) if "migrate:up" in text else None
     if up and DBMATE_NO_TX_RE.search(up.group("options")):
         return "dbmate"
-    if LIQUIBASE_NO_TX_RE.search(text):
+    if _may_hold(folded, "runintransaction:false") and LIQUIBASE_NO_TX_RE.search(text):
         return "liquibase"
-    if GOOSE_NO_TX_RE.search(text):
+    if _may_hold(folded, "+goose") and GOOSE_NO_TX_RE.search(text):
         return "goose"
     if _flyway_conf_says_no_transaction(path):
         return "flyway"
@@ -78,9 +99,10 @@ def no_transaction_marker(text, path=None):
 def up_section(text):
     """``text`` with the down parts of a dbmate (``-- migrate:down``) or goose (``-- +goose Down``)
     file blanked out (line breaks kept, so line numbers stay right); other files unchanged."""
-    for up_re, down_re in ((DBMATE_UP_RE, DBMATE_DOWN_RE), (GOOSE_UP_RE, GOOSE_DOWN_RE)):
-        if up_re.search(text):
-            return _keep_up_parts(text, up_re, down_re)
+    if "migrate:up" in text and DBMATE_UP_RE.search(text):
+        return _keep_up_parts(text, DBMATE_UP_RE, DBMATE_DOWN_RE)
+    if _may_hold(_folded(text), "+goose") and GOOSE_UP_RE.search(text):
+        return _keep_up_parts(text, GOOSE_UP_RE, GOOSE_DOWN_RE)
     return text
 
 

@@ -75,7 +75,7 @@ def _statements(migration):
     statements = split_statements(migration.content, migration.name)
     if migration.transactional:
         for statement in statements:
-            if type(statement.node).__name__ == "TransactionStmt":
+            if statement.kind == "TransactionStmt":
                 raise ConfigurationError(
                     "%s line %d: %s; migration_apply already runs each file in a transaction, so remove "
                     "BEGIN/COMMIT/ROLLBACK from it, or put '-- shipyard:no-transaction' in its first lines"

@@ -12,28 +12,29 @@ changes; when they do not, the column is unknown and the verdict is the cautious
 
 from __future__ import annotations
 
-try:
-    from pglast import ast
-    from pglast.enums import AlterTableType, ConstrType, ObjectType
-except ImportError:  # pragma: no cover - split_statements() reports the missing library
-    ast = None
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.statements import (
+    last_name,
+    node_of,
+    relname,
+)
 
 # Types whose name means "text of any length" and the bounded ones they widen from.
 UNBOUNDED_STRINGS = {"text", "varchar"}
 
 
 def type_signature(type_node):
-    """``(name, (typmods...))`` of a pglast TypeName, e.g. ``("varchar", (50,))``; None for arrays
-    or %TYPE (not modelled)."""
-    if type_node is None or not type_node.names or type_node.arrayBounds or type_node.pct_type:
+    """``(name, (typmods...))`` of a TypeName's fields, e.g. ``("varchar", (50,))``; None for
+    arrays or %TYPE (not modelled), or typmods other than integer constants."""
+    if type_node is None or not type_node.get("names") or type_node.get("arrayBounds") \
+            or type_node.get("pct_type"):
         return None
     mods = []
-    for mod in type_node.typmods or ():
-        value = getattr(getattr(mod, "val", None), "ival", None)
+    for mod in type_node.get("typmods", ()):
+        value = mod.get("A_Const", {}).get("ival")  # {"ival": 50}; {} is 0
         if value is None:
             return None
-        mods.append(value)
-    return type_node.names[-1].sval, tuple(mods)
+        mods.append(value.get("ival", 0))
+    return last_name(type_node["names"]), tuple(mods)
 
 
 def widens(old, new):
@@ -58,8 +59,8 @@ def widens(old, new):
 
 
 def _not_null(coldef):
-    return bool(coldef.is_not_null) or any(
-        c.contype in (ConstrType.CONSTR_NOTNULL, ConstrType.CONSTR_PRIMARY) for c in coldef.constraints or ())
+    return bool(coldef.get("is_not_null")) or any(
+        c["Constraint"]["contype"] in ("CONSTR_NOTNULL", "CONSTR_PRIMARY") for c in coldef.get("constraints", ()))
 
 
 class SchemaModel:
@@ -76,52 +77,57 @@ class SchemaModel:
         return self.tables.get(table, {}).get(column)
 
     def _add_column(self, table, coldef):
-        self.tables.setdefault(table, {})[coldef.colname] = {
-            "type": type_signature(coldef.typeName), "not_null": _not_null(coldef)}
+        self.tables.setdefault(table, {})[coldef.get("colname")] = {
+            "type": type_signature(coldef.get("typeName")), "not_null": _not_null(coldef)}
 
-    def apply(self, node):
-        """Update the model with one statement (called after the statement was linted)."""
-        if isinstance(node, ast.CreateStmt) and node.relation is not None:
-            table = node.relation.relname
+    def apply(self, kind, node):
+        """Update the model with one statement, its ``kind`` and fields (called after the
+        statement was linted)."""
+        if kind == "CreateStmt" and node.get("relation") is not None:
+            table = relname(node["relation"])
             self.tables[table] = {}
-            for element in node.tableElts or ():
-                if isinstance(element, ast.ColumnDef):
-                    self._add_column(table, element)
-                elif isinstance(element, ast.Constraint) and element.contype == ConstrType.CONSTR_PRIMARY:
-                    for key in element.keys or ():
-                        if key.sval in self.tables[table]:
-                            self.tables[table][key.sval]["not_null"] = True
-        elif isinstance(node, ast.AlterTableStmt) and node.relation is not None:
-            self._alter(node.relation.relname, node.cmds or ())
-        elif isinstance(node, ast.RenameStmt):
+            for element in node.get("tableElts", ()):
+                element_kind, fields = node_of(element)
+                if element_kind == "ColumnDef":
+                    self._add_column(table, fields)
+                elif element_kind == "Constraint" and fields["contype"] == "CONSTR_PRIMARY":
+                    for key in fields.get("keys", ()):
+                        name = key["String"].get("sval", "")
+                        if name in self.tables[table]:
+                            self.tables[table][name]["not_null"] = True
+        elif kind == "AlterTableStmt" and node.get("relation") is not None:
+            self._alter(relname(node["relation"]), node.get("cmds", ()))
+        elif kind == "RenameStmt":
             self._rename(node)
-        elif isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_TABLE:
-            for obj in node.objects or ():
-                self.tables.pop(obj[-1].sval, None)
+        elif kind == "DropStmt" and node["removeType"] == "OBJECT_TABLE":
+            for obj in node.get("objects", ()):
+                self.tables.pop(last_name(obj["List"]["items"]), None)
 
     def _alter(self, table, cmds):
         columns = self.tables.get(table)
         if columns is None:
             return
-        for cmd in cmds:
-            subtype = cmd.subtype
-            if subtype == AlterTableType.AT_AddColumn:
-                self._add_column(table, cmd.def_)
-            elif subtype == AlterTableType.AT_DropColumn:
-                columns.pop(cmd.name, None)
-            elif cmd.name in columns:
-                if subtype == AlterTableType.AT_AlterColumnType:
-                    columns[cmd.name]["type"] = type_signature(cmd.def_.typeName)
-                elif subtype == AlterTableType.AT_SetNotNull:
-                    columns[cmd.name]["not_null"] = True
-                elif subtype == AlterTableType.AT_DropNotNull:
-                    columns[cmd.name]["not_null"] = False
+        for item in cmds:
+            cmd = item["AlterTableCmd"]
+            subtype, name = cmd["subtype"], cmd.get("name")
+            if subtype == "AT_AddColumn":
+                self._add_column(table, cmd["def"]["ColumnDef"])
+            elif subtype == "AT_DropColumn":
+                columns.pop(name, None)
+            elif name in columns:
+                if subtype == "AT_AlterColumnType":
+                    columns[name]["type"] = type_signature(cmd["def"]["ColumnDef"].get("typeName"))
+                elif subtype == "AT_SetNotNull":
+                    columns[name]["not_null"] = True
+                elif subtype == "AT_DropNotNull":
+                    columns[name]["not_null"] = False
 
     def _rename(self, node):
-        if node.renameType == ObjectType.OBJECT_TABLE and node.relation is not None:
-            if node.relation.relname in self.tables:
-                self.tables[node.newname] = self.tables.pop(node.relation.relname)
-        elif node.renameType == ObjectType.OBJECT_COLUMN and node.relation is not None:
-            columns = self.tables.get(node.relation.relname, {})
-            if node.subname in columns:
-                columns[node.newname] = columns.pop(node.subname)
+        relation = node.get("relation")
+        if node["renameType"] == "OBJECT_TABLE" and relation is not None:
+            if relname(relation) in self.tables:
+                self.tables[node.get("newname")] = self.tables.pop(relname(relation))
+        elif node["renameType"] == "OBJECT_COLUMN" and relation is not None:
+            columns = self.tables.get(relname(relation), {})
+            if node.get("subname") in columns:
+                columns[node.get("newname")] = columns.pop(node.get("subname"))

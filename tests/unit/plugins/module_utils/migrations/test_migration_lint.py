@@ -19,6 +19,10 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.lint im
     lint_script,
     lint_service,
 )
+from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.markers import (
+    no_transaction_marker,
+    up_section,
+)
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.verdicts import (
     BLUE_GREEN,
     VERDICTS,
@@ -376,3 +380,40 @@ def test_goose_down_section_is_not_linted():
             "-- +goose Down\nDROP TABLE t;\n")
     assert [(f["rule"], f["line"]) for f in lint_script(text, "x.sql", runner_sets_lock_timeout=True)] == [
         ("concurrently_in_transaction", 3)]
+
+
+def test_statements_after_non_ascii_text_keep_their_text_and_line():
+    # The parser counts UTF-8 bytes; the statements must still be cut at the right characters.
+    text = ("-- Größe, prix en €, 日本語\nCREATE TABLE t (note text DEFAULT 'é');\n\n"
+            "-- shipyard:ignore drop_column reason: über\nALTER TABLE u DROP COLUMN c;\nALTER TABLE u DROP COLUMN d;\n")
+    findings = lint_script(text, "x.sql", runner_sets_lock_timeout=True)
+    assert [(f["rule"], f["line"], f["statement"], f["suppressed"], f["suppression_reason"]) for f in findings] == [
+        ("drop_column", 5, "ALTER TABLE u DROP COLUMN c", True, "über"),
+        ("drop_column", 6, "ALTER TABLE u DROP COLUMN d", False, None),
+    ]
+    with pytest.raises(SqlFileError, match="at line 2"):
+        lint_script("-- €€€\nSELECT 1 FROM;\n", "x.sql")
+
+
+@pytest.mark.parametrize("text, runner", [
+    ("-- SHIPYARD:No-Transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n", "shipyard"),
+    ("-- +GOOSE Up\n-- +goose NO TRANSACTION\nCREATE INDEX CONCURRENTLY i ON t (a);\n", "goose"),
+    ("--liquibase formatted sql\n--changeset me:1 RUNINTRANSACTION:FALSE\nSELECT 1;\n", "liquibase"),
+    ("-- migrate:up transaction:false\nSELECT 1;\n-- migrate:down\nSELECT 2;\n", "dbmate"),
+    ("-- shipyard: no transaction here\n-- goose, changeset: runInTransaction is false\nSELECT 1;\n", None),
+])
+@pytest.mark.parametrize("tail", ["", "-- é\n"], ids=["ascii", "non-ascii"])
+def test_markers_are_found_in_any_case_in_ascii_and_other_text(text, runner, tail):
+    # ASCII text skips the regular expressions when the marker's words are absent; other text
+    # always runs them: both must give the same answer.
+    assert no_transaction_marker(text + tail) == runner
+    assert up_section("-- +Goose UP\nSELECT 1;\n-- +GOOSE down\nDROP TABLE t;\n" + tail).count("DROP") == 0
+
+
+def test_a_long_operator_chain_is_linted_not_a_crash():
+    # 3,000 chained || nest the parse tree's JSON about 6,000 levels deep, past Python's default
+    # recursion limit of 1,000 (pglast's AST objects had no such limit).
+    chain = " || ".join(["'x'"] * 3000)
+    findings = lint_script("INSERT INTO t VALUES (%s);\nALTER TABLE t DROP COLUMN c;\n" % chain, "x.sql",
+                           runner_sets_lock_timeout=True)
+    assert [(f["rule"], f["line"]) for f in findings] == [("drop_column", 2)]
