@@ -248,3 +248,13 @@ def test_the_deadline_rolls_back_a_rollout_that_takes_too_long(playbook, stack):
     rolled = [e for e in ledger_events(stack) if e["event"] == "rolled_back"]
     assert len(rolled) == 1 and "stopped before it finished" in rolled[0]["data"]["reason"]
     assert load.failed == 0
+
+
+def test_router_options_come_from_the_traffic_action_group(playbook, stack):
+    params = stack.params()
+    router = {k: params[k] for k in ("driver", "haproxy_socket", "haproxy_backend", "haproxy_state_file")}
+    task = {"name": "rollout", "shipyard.deploy.rollout": {"live_slot": "blue", "idle_slot": "green",
+                                                           "steps": [10, 100]}}
+    run = playbook.run(play([task], module_defaults={"group/shipyard.deploy.traffic": router}), check=True)
+    assert run.rc == 0, run.output
+    assert [s["weights"]["green"] for s in run.task("rollout")["steps"]] == [10, 100]
