@@ -258,3 +258,11 @@ def test_router_options_come_from_the_traffic_action_group(playbook, stack):
     run = playbook.run(play([task], module_defaults={"group/shipyard.deploy.traffic": router}), check=True)
     assert run.rc == 0, run.output
     assert [s["weights"]["green"] for s in run.task("rollout")["steps"]] == [10, 100]
+
+
+def test_a_zero_ms_reference_from_haproxy_is_accepted(playbook, stack):
+    # HAProxy's rtime is in whole milliseconds: the last canary step of a fast service hands 0 on
+    params = stack.params(steps=[100], strategy="bluegreen", baseline_latency_ms=0.0, bake={"duration": 1})
+    run = playbook.run(play([{"name": "rollout", "shipyard.deploy.rollout": params, "register": "r"}]))
+    assert run.rc == 0, run.output
+    assert run.task("rollout")["reference_latency_ms"] == 0.0
