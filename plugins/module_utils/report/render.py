@@ -314,6 +314,7 @@ def evidence_markdown(evidence):
 
 
 SMOKE_HEADERS = ["Step", "Result", "HTTP", "Latency", "URL", "Why"]
+SMOKE_CLASSES = {"passed": "ok", "failed": "bad"}
 
 
 def _smoke_title(run):
@@ -334,8 +335,8 @@ def smoke_html(runs):
         out.append('<h3 class="%s">%s</h3>' % ("ok" if run["passed"] else "bad", _e(_smoke_title(run))))
         if not run["passed"] and run["message"]:
             out.append('<p class="reason">%s</p>' % _e(run["message"]))
-        rows = [('<span class="%s">%s</span>' % ("ok" if row[1] == "passed" else "bad" if row[1] == "failed"
-                                                  else "info", _e(row[0])), *row[1:]) for row in _smoke_rows(run)]
+        rows = [('<span class="%s">%s</span>' % (SMOKE_CLASSES.get(row[1], "info"), _e(row[0])), *row[1:])
+                for row in _smoke_rows(run)]
         out.append(_html_table(SMOKE_HEADERS, rows, raw_columns=(0,), classes={2: "num", 3: "num"},
                                row_class="smoke-step"))
     return out

@@ -176,5 +176,6 @@ def smoke_test_module(params, check_mode=False, diff_mode=False):
 
 def _append(options, data):
     ledger = ledger_records.open_ledger(options["ledger"], options)
-    ledger.append(ledger_records.new_record(options["deployment_id"], options["environment"],
-                                                 options["application"], options.get("version"), "smoke", data))
+    record = ledger_records.new_record(options["deployment_id"], options["environment"], options["application"],
+                                       options.get("version"), "smoke", data)
+    ledger.append(record)
