@@ -4,6 +4,10 @@
 - 2.0.0: adds ``orders`` (migration V2, expand-only), needs it to report healthy.
 - 3.0.0: same schema, but a deliberate bug answers 30% of requests with 500 — the canary that
   the analysis must roll back.
+- 4.0.0: same schema, healthy, but its API (``/api/me``) always answers 500 — the smoke test of the
+  idle slot must stop it before any traffic.
+- 5.0.0: same schema, healthy, its API answers once, then 500 — the smoke test of the idle slot
+  passes, the one through the load balancer after the switch must roll it back.
 
 Archives are reproducible (sorted entries, fixed mtimes and owners), so checksums are stable.
 """
@@ -27,6 +31,10 @@ RELEASES = {
               "release": {"requires_table": "orders", "bug_rate": 0}},
     "3.0.0": {"migrations": ["V1__create_items.sql", "V2__add_orders.sql"],
               "release": {"requires_table": "orders", "bug_rate": 0.3}},
+    "4.0.0": {"migrations": ["V1__create_items.sql", "V2__add_orders.sql"],
+              "release": {"requires_table": "orders", "bug_rate": 0, "api_calls_before_failing": 0}},
+    "5.0.0": {"migrations": ["V1__create_items.sql", "V2__add_orders.sql"],
+              "release": {"requires_table": "orders", "bug_rate": 0, "api_calls_before_failing": 1}},
 }
 
 

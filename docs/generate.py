@@ -468,7 +468,8 @@ def playbook_usage(name):
                 elif short in ("include_tasks", "import_tasks"):
                     # relative to the playbook's directory, as Ansible resolves them from a play
                     target = value.get("file") if isinstance(value, dict) else value
-                    pending.append(os.path.join(ROOT, "playbooks", target))
+                    if "{{" not in target:  # a hook's task file is the user's (tasks/hook.yml)
+                        pending.append(os.path.join(ROOT, "playbooks", target))
     return Usage(frozenset(referenced), frozenset(defined), tuple(imports), frozenset(exports))
 
 

@@ -8,13 +8,20 @@ never printed), ``LOG_LEVEL``.  The release directory holds ``VERSION`` and ``re
   and has the schema this version expects (``release.json: requires_table``), else 503.
 - ``GET /`` and ``GET /orders``: a JSON answer naming slot and version.  A release may carry a
   bug: ``release.json: bug_rate`` is the share of requests that fail with 500 (the faulty v3).
+- ``POST /login`` ``{"user": "smoke", "password": ...}`` (the password is ``SHOP_API_PASSWORD`` of the
+  environment; without it nobody logs in): ``{"user", "token"}``; ``GET /api/me`` with
+  ``Authorization: Bearer <token>``: ``{"user", "version", "slot"}`` - the smoke tests' critical path.
+  ``release.json: api_calls_before_failing`` (N) makes ``/api/me`` answer 500 after its first N calls
+  (a release that passes a check of the idle slot but breaks under real use).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import random
+import secrets
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +40,9 @@ def load_release():
 RELEASE = load_release()
 SLOT = os.environ.get("SLOT", "unknown")
 _local = threading.local()
+_sessions = {}  # token -> user, in memory: a restart logs everybody out
+_api_calls = [0]
+_lock = threading.Lock()
 
 
 def database_status():
@@ -88,7 +98,44 @@ class Handler(BaseHTTPRequestHandler):
         if random.random() < float(RELEASE.get("bug_rate", 0)):  # noqa: S311 - the deliberate bug
             self._send(500, {"error": "internal error", "version": RELEASE["version"], "slot": SLOT})
             return
+        if self.path.startswith("/api/me"):
+            self._api_me()
+            return
         self._send(200, {"slot": SLOT, "version": RELEASE["version"], "path": self.path})
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except ValueError:
+            body = None
+        if not self.path.startswith("/login"):
+            self._send(404, {"error": "not found"})
+            return
+        password = os.environ.get("SHOP_API_PASSWORD", "")
+        given = str((body or {}).get("password") or "") if isinstance(body, dict) else ""
+        if not password or not hmac.compare_digest(given.encode(), password.encode()):
+            self._send(401, {"error": "wrong user or password"})
+            return
+        token = secrets.token_hex(16)
+        with _lock:
+            _sessions[token] = str(body.get("user") or "")
+        self._send(200, {"user": _sessions[token], "token": token})
+
+    def _api_me(self):
+        auth = self.headers.get("Authorization") or ""
+        user = _sessions.get(auth[len("Bearer "):]) if auth.startswith("Bearer ") else None
+        if user is None:
+            self._send(401, {"error": "log in first"})
+            return
+        with _lock:
+            _api_calls[0] += 1
+            calls = _api_calls[0]
+        limit = RELEASE.get("api_calls_before_failing")
+        if limit is not None and calls > int(limit):
+            self._send(500, {"error": "connection pool exhausted", "version": RELEASE["version"], "slot": SLOT})
+            return
+        self._send(200, {"user": user, "version": RELEASE["version"], "slot": SLOT})
 
 
 def main():

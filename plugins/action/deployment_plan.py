@@ -15,9 +15,10 @@ import datetime
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.shipyard.deploy.plugins.module_utils import plan
+from ansible_collections.shipyard.deploy.plugins.module_utils import hooks, plan
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ShipyardError
 from ansible_collections.shipyard.deploy.plugins.module_utils.ledger import open_ledger
+from ansible_collections.shipyard.deploy.plugins.module_utils.smoke import pipeline as smoke
 
 
 class ActionModule(ActionBase):
@@ -31,6 +32,9 @@ class ActionModule(ActionBase):
         # raises (the task fails, naming the option) when an option is unknown or of the wrong type
         _validation, params = self.validate_argument_spec(argument_spec=plan.argument_spec())
         try:
+            # the team's hooks and smoke steps first: a typo stops the deployment before it reads or changes anything
+            resolved_hooks = hooks.resolve_hooks(params["hooks"], params["hooks_dir"] or task_vars.get("inventory_dir"))
+            smoke_plan = smoke.summary(smoke.check_smoke(params["smoke"], need_url=True))
             hosts = plan.app_hosts(params["app_group"], task_vars.get("groups") or {})
             hosts_vars = [(name, self._host_variables(task_vars, name, params["address_variable"]))
                           for name in hosts]
@@ -41,6 +45,7 @@ class ActionModule(ActionBase):
         except ShipyardError as exc:
             result.update(failed=True, msg=exc.message, **exc.details)
             return result
+        planned.update(hooks=resolved_hooks, smoke=smoke_plan)
         result.update(changed=False, plan=planned)
         if planned["warnings"]:
             result["warnings"] = list(planned["warnings"])

@@ -37,10 +37,23 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
 
 EVENTS = (
     "started", "evidence", "preflight", "backup", "migration", "release", "health", "analysis", "traffic_step",
-    "approval", "bake", "succeeded", "failed", "rolled_back", "note",
+    "approval", "bake", "smoke", "succeeded", "failed", "rolled_back", "note",
 )
 # A deployment ends with one of these; the last one written wins.
 OUTCOMES = ("succeeded", "failed", "rolled_back")
+
+
+def record_argument_spec():
+    """Suboptions of a module's ``record`` option: the deployment_record options of one deployment, AWS ones too."""
+    return dict(
+        ledger=dict(type="str"),
+        deployment_id=dict(type="str"),
+        environment=dict(type="str"),
+        application=dict(type="str"),
+        version=dict(type="str"),
+        # the ledger's AWS options, with the aliases deployment_record takes
+        **aws.aws_argument_spec(),
+    )
 
 
 class LedgerError(ShipyardError):

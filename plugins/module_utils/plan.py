@@ -44,6 +44,10 @@ def argument_spec():
         report_dest=dict(type="str", default=""),
         to_slot=dict(type="str", default=""),
         emergency=dict(type="bool", default=False),
+        # shipyard_hooks and shipyard_smoke, checked before anything changes (module_utils/hooks.py, smoke/pipeline.py)
+        hooks=dict(type="raw", default={}),
+        hooks_dir=dict(type="str", default=""),
+        smoke=dict(type="dict", default={}, no_log=True),
     )
 
 

@@ -123,6 +123,26 @@ options:
     description: With O(purpose=rollback), plan even when the ledger says the slot runs another version.
     type: bool
     default: false
+  hooks:
+    description:
+      - The team's task files at the phase boundaries (C(shipyard_hooks)) - hook name (C(before_fetch),
+        C(after_fetch), ... C(before_rollback), C(after_rollback); see docs/hooks.md) to a task file.
+      - Checked before anything is read or changed - an unknown name or a file that does not exist fails the task,
+        naming it and the valid names. A null or empty file is no hook.
+      - C(plan.hooks) holds the absolute paths, which C(playbooks/tasks/hook.yml) includes.
+    type: raw
+    default: {}
+  hooks_dir:
+    description: Directory relative hook paths are resolved against; default the inventory directory (C(inventory_dir)).
+    type: str
+    default: ""
+  smoke:
+    description:
+      - The smoke tests of the pipeline (C(shipyard_smoke), see O(shipyard.deploy.rollout#module:smoke)). Validated
+        before anything changes (a step without a URL, an unknown placeholder, no C(url)); only their names and
+        where they run go into C(plan.smoke), never a value.
+    type: dict
+    default: {}
 seealso:
   - module: shipyard.deploy.traffic_info
   - module: shipyard.deploy.deployment_record
@@ -167,7 +187,8 @@ plan:
       C(weights_before), C(started) (epoch seconds), C(strategy) (effective - C(direct) without a live slot),
       C(app_hosts), C(slots) (per slot C(port), C(urls) - one base URL per app host - and C(health_targets)),
       C(slot_urls), C(idle_health_targets), C(record) (M(shipyard.deploy.deployment_record) options of this
-      deployment, without AWS credentials), C(report_dest), C(warnings).
+      deployment, without AWS credentials), C(report_dest), C(warnings), C(hooks) (hook name to absolute path
+      of the task file), C(smoke) (C(enabled), C(url), C(steps) - their names - C(before_traffic), C(after_switch)).
     - To roll back also C(target_version), C(health_targets) per slot and C(backup_id) (of the deployment rolled
       back, which C(deployment_id), C(version) and C(record) name; empty when the ledger knows none).
   returned: success

@@ -60,14 +60,16 @@ options:
       - Event to append. Without it the module only answers queries.
     type: str
     choices: [started, evidence, preflight, backup, migration, release, health, analysis, traffic_step, approval,
-              bake, succeeded, failed, rolled_back, note]
+              bake, smoke, succeeded, failed, rolled_back, note]
   data:
     description:
       - Details of the event, for example C(backup_id), a traffic step's weights and analysis verdict,
         or a rollback's C(reason); an C(analysis) event holds one canary analysis window (C(percent),
         C(attempt), C(verdict), C(reason), C(checks), C(measurements), C(window)) as the deploy report
         draws it; an C(evidence) event holds the verdict of M(shipyard.deploy.release_evidence) (C(verdict),
-        C(enforce), C(rules)). Never put secrets here.
+        C(enforce), C(rules)); a C(smoke) event holds one smoke test run (C(phase), C(base_url), C(passed),
+        C(summary), C(steps) with each step's C(name), C(status), C(status_code), C(latency_ms), C(passed) and
+        C(error)). Never put secrets here.
     type: dict
     default: {}
   event_id:

@@ -278,6 +278,120 @@ options:
         C(status_codes) (default 200) within C(timeout) seconds, before any user request reaches it. 0 is off.
     type: dict
     default: {}
+  smoke:
+    description:
+      - "Smoke test steps (the inventory's C(shipyard_smoke), see M(shipyard.deploy.smoke_test)): run against each of
+        the new slot's O(slot_urls) (one per app host) after its health checks and before any traffic moves - a
+        failure ends the rollout with no traffic moved - and through the load balancer at O(smoke.url) once all
+        traffic is on the new slot, before the bake - a failure there rolls back like a failed rule."
+      - Each run is a C(smoke) event in the ledger of O(record) (per step its name, status, HTTP status, latency,
+        whether it passed and why not); secrets never appear there, in the result or a message.
+      - Everything is validated before anything moves (a step without a URL, an unknown placeholder, no O(smoke.url)).
+    type: dict
+    default: {}
+    suboptions:
+      url:
+        description:
+          - Public URL of the load balancer the steps run through after the switch (C(https://shop.example.com)).
+            Required when there are steps, unless O(smoke.after_switch=false).
+        type: str
+      steps:
+        description:
+          - The requests, in order.
+        type: list
+        elements: dict
+        suboptions:
+          name:
+            description:
+              - Name of the step in results (default C(step N)). Must be unique.
+            type: str
+          url:
+            description:
+              - Absolute C(http://) or C(https://) URL, or a path (C(/login)) completed by the base URL (each idle
+                slot URL, then O(smoke.url)). May hold placeholders. Required.
+            type: str
+          method:
+            description:
+              - HTTP method.
+            type: str
+            default: GET
+          headers:
+            description:
+              - Request headers (merged over O(smoke.headers)); values may hold placeholders.
+            type: dict
+          secret_headers:
+            description:
+              - Request headers whose values are secret (for example C(Authorization - Bearer ${token})); never shown.
+            type: dict
+          body:
+            description:
+              - Request body - a string sent as is, or a dictionary or list sent as JSON (with
+                C(Content-Type - application/json) unless a header says otherwise). Placeholders are resolved in
+                strings.
+            type: raw
+          secret_body:
+            description:
+              - Like O(smoke.steps[].body), for a body that holds secrets (a login form); never shown. Give one of
+                O(smoke.steps[].body) and O(smoke.steps[].secret_body).
+            type: raw
+          expect:
+            description:
+              - "The assertions: C(status) (a code or a list, default 200), C(json) (dotted path to expected value;
+                scalars compare by their text), C(body_pattern) (Python regular expression the body must contain a
+                match of), C(headers) (response header to expected value), C(max_latency) (seconds). Fields, pattern
+                and headers are checked only when the status is one expected. Expected values may hold placeholders."
+            type: dict
+          capture:
+            description:
+              - "Values to capture from the answer, as name to C({json: path}) or C({header: Name}), optionally with
+                C(secret: true); a plain string is a JSON path. A capture that is missing in the answer fails the step.
+                A whole-string placeholder in a JSON body keeps the captured value's type."
+            type: dict
+          timeout:
+            description:
+              - Seconds for this request. Defaults to O(smoke.timeout).
+            type: float
+          read_only:
+            description:
+              - Whether the step changes nothing on the server, which lets check mode run it. Default - true for
+                C(GET), C(HEAD) and C(OPTIONS), false otherwise (set it on a login C(POST) that only opens a session).
+            type: bool
+          follow_redirects:
+            description:
+              - Follow redirects; otherwise a 3xx answer is checked against C(expect.status).
+            type: bool
+            default: false
+      variables:
+        description: Values for placeholders, by name.
+        type: dict
+        default: {}
+      secret_variables:
+        description: Values for placeholders that are secret (passwords, API keys); never shown or recorded.
+        type: dict
+        default: {}
+      headers:
+        description: Headers sent with every step.
+        type: dict
+        default: {}
+      timeout:
+        description: Seconds for each request.
+        type: float
+        default: 10
+      validate_certs:
+        description: Verify TLS certificates.
+        type: bool
+        default: true
+      ca_path:
+        description: CA bundle (PEM) to verify certificates with.
+        type: path
+      before_traffic:
+        description: Run the steps against the new slot's URLs before any traffic moves.
+        type: bool
+        default: true
+      after_switch:
+        description: Run the steps through O(smoke.url) once all traffic is on the new slot.
+        type: bool
+        default: true
   bake:
     description:
       - C(duration) seconds of watch after 100% (0 is off), C(baseline_seconds) the old slot is measured
@@ -470,6 +584,14 @@ recorded_events:
   description: Ledger events written.
   returned: success
   type: int
+smoke:
+  description:
+    - Each smoke test run of O(smoke) - C(phase) (C(before_traffic) or C(after_switch)), C(target), C(base_url),
+      C(passed), C(summary), C(message) and C(steps) (each with C(name), C(method), C(url), C(status),
+      C(status_code), C(latency_ms), C(passed), C(error)); secrets masked. Also in a failure's result.
+  returned: success
+  type: list
+  elements: dict
 before:
   description: Percent per slot before (check mode).
   returned: check mode
@@ -485,9 +607,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.shipyard.deploy.plugins.module_utils.analysis.canary import source_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.aws import aws_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import LONG_DEADLINE, deadline_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.ledger import record_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.rollout.controller import run_rollout
 from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import router_argument_spec, router_rules
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
+from ansible_collections.shipyard.deploy.plugins.module_utils.smoke.pipeline import smoke_options
 from ansible_collections.shipyard.deploy.plugins.module_utils.validation import NotEmpty, Number
 
 # Checked before anything runs or moves (module_utils/validation.py); the steps, rules and the
@@ -534,20 +658,13 @@ def argument_spec():
         health_targets=dict(type="list", elements="dict", default=[]),
         health=dict(type="dict", default={}),
         preview=dict(type="dict", default={}),
+        smoke=dict(type="dict", default={}, options=smoke_options()),
         bake=dict(type="dict", default={}),
         baseline_latency_ms=dict(type="float"),
         hold_before_full=dict(type="bool", default=False),
         resume=dict(type="bool", default=False),
         drain_timeout=dict(type="float", default=0),
-        record=dict(type="dict", default={}, options=dict(
-            ledger=dict(type="str"),
-            deployment_id=dict(type="str"),
-            environment=dict(type="str"),
-            application=dict(type="str"),
-            version=dict(type="str"),
-            # the ledger's AWS options, with the aliases deployment_record takes
-            **aws_argument_spec(),
-        )),
+        record=dict(type="dict", default={}, options=record_argument_spec()),
     )
     return spec
 

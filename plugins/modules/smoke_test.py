@@ -140,6 +140,73 @@ options:
     description:
       - CA bundle (PEM) to verify certificates with.
     type: path
+  record:
+    description:
+      - Options of M(shipyard.deploy.deployment_record) (C(ledger), C(deployment_id), C(environment),
+        C(application), C(version), and an S3 ledger's AWS options) to append the run to the deployment ledger as a
+        C(smoke) event - per step its name, status, HTTP status, latency, whether it passed and why not, never a
+        secret. Written whether the steps pass or fail; nothing is recorded in check mode. Empty records nothing.
+    type: dict
+    default: {}
+    suboptions:
+      ledger:
+        description: The ledger, a file or C(s3://bucket/key).
+        type: str
+      deployment_id:
+        description: The deployment the event belongs to.
+        type: str
+      environment:
+        description: Environment of the deployment.
+        type: str
+      application:
+        description: Application of the deployment.
+        type: str
+      version:
+        description: Version of the deployment.
+        type: str
+      endpoint_url:
+        description: S3 endpoint of the ledger.
+        aliases: [aws_endpoint_url]
+        type: str
+      region:
+        description: AWS region of the ledger.
+        aliases: [aws_region]
+        type: str
+      profile:
+        description: AWS profile for the ledger.
+        aliases: [aws_profile]
+        type: str
+      access_key:
+        description: AWS access key for the ledger.
+        aliases: [aws_access_key_id]
+        type: str
+      secret_key:
+        description: AWS secret key for the ledger.
+        aliases: [aws_secret_access_key]
+        type: str
+      session_token:
+        description: AWS session token for the ledger.
+        aliases: [aws_session_token]
+        type: str
+      aws_connect_timeout:
+        description: Seconds to wait for the ledger's S3 endpoint to accept a connection, per attempt.
+        type: float
+        default: 10
+      aws_read_timeout:
+        description: Seconds to wait for an answer of the ledger's S3 endpoint, per attempt.
+        type: float
+        default: 60
+  phase:
+    description:
+      - The C(phase) of the recorded event - C(before_traffic) (the idle slot), C(after_switch) (through the load
+        balancer) or C(after_rollback). M(shipyard.deploy.rollout) records the first two itself.
+    type: str
+    choices: [before_traffic, after_switch, after_rollback]
+    default: after_rollback
+  target:
+    description: What was tested, for the recorded event (a slot, a host, C(load balancer)).
+    type: str
+    default: ""
 author:
   - Shipyard Deploy Maintainers (@shipyard-deploy)
 """
@@ -212,38 +279,27 @@ elapsed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.deadline import deadline_argument_spec
+from ansible_collections.shipyard.deploy.plugins.module_utils.ledger import record_argument_spec
 from ansible_collections.shipyard.deploy.plugins.module_utils.runner import run_module
-from ansible_collections.shipyard.deploy.plugins.module_utils.smoke.sequence import smoke_test_service
-
-STEP_OPTIONS = dict(
-    name=dict(type="str"),
-    url=dict(type="str"),
-    method=dict(type="str", default="GET"),
-    headers=dict(type="dict"),
-    secret_headers=dict(type="dict", no_log=True),
-    body=dict(type="raw"),
-    secret_body=dict(type="raw", no_log=True),
-    expect=dict(type="dict"),
-    capture=dict(type="dict"),
-    timeout=dict(type="float"),
-    read_only=dict(type="bool"),
-    follow_redirects=dict(type="bool", default=False),
+from ansible_collections.shipyard.deploy.plugins.module_utils.smoke.pipeline import (
+    PHASES,
+    request_options,
+    smoke_test_module,
+    step_options,
 )
 
 
 def main():
     argument_spec = dict(
-        steps=dict(type="list", elements="dict", required=True, options=STEP_OPTIONS),
+        steps=dict(type="list", elements="dict", required=True, options=step_options()),
         base_url=dict(type="str"),
-        variables=dict(type="dict", default={}),
-        secret_variables=dict(type="dict", default={}, no_log=True),
-        headers=dict(type="dict", default={}),
-        timeout=dict(type="float", default=10.0),
-        validate_certs=dict(type="bool", default=True),
-        ca_path=dict(type="path"),
+        **request_options(),
+        record=dict(type="dict", default={}, options=record_argument_spec()),
+        phase=dict(type="str", choices=list(PHASES), default="after_rollback"),
+        target=dict(type="str", default=""),
         **deadline_argument_spec(),
     )
-    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), smoke_test_service)
+    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), smoke_test_module)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ STEP_LABELS = {
     "traffic_step": "Traffic step",
     "approval": "Approval",
     "bake": "Bake (watch after 100%)",
+    "smoke": "Smoke test",
     "succeeded": "Deployment succeeded",
     "failed": "Deployment failed",
     "rolled_back": "Rolled back",
@@ -89,7 +90,29 @@ def deployment_view(summary):
         "rollback": rollback,
         "backup": backup,
         "evidence": evidence_view(evidence),
+        "smoke": smoke_view(events),
     }
+
+
+SMOKE_PHASES = {"before_traffic": "before traffic", "after_switch": "after the switch",
+                "after_rollback": "after the rollback"}
+
+
+def smoke_view(events):
+    """Every smoke test run: its phase, what it tested, whether it passed, and each step (no secrets recorded)."""
+    runs = []
+    for event in events:
+        if event["event"] != "smoke":
+            continue
+        data = event["data"]
+        steps = [{key: step.get(key) for key in ("name", "method", "url", "status", "status_code", "latency_ms",
+                                                 "error")}
+                 for step in data.get("steps") or [] if isinstance(step, dict)]
+        runs.append({"phase": data.get("phase"), "phase_label": SMOKE_PHASES.get(data.get("phase"), data.get("phase")),
+                     "target": data.get("target") or data.get("base_url"), "base_url": data.get("base_url"),
+                     "passed": bool(data.get("passed")), "message": data.get("message"), "steps": steps,
+                     "offset_seconds": event["offset_seconds"]})
+    return runs
 
 
 def _strategy(started):
@@ -160,6 +183,8 @@ def _status(event):
         return "ok" if data.get("healthy", True) else "bad"
     if name == "evidence":
         return {"pass": "ok", "blocked": "bad"}.get(data.get("verdict"), "info")
+    if name == "smoke":
+        return "ok" if data.get("passed") else "bad"
     return "ok" if name in ("succeeded", "backup", "migration", "release", "preflight") else "info"
 
 
@@ -223,6 +248,13 @@ def describe(name, data):
         return text
     if name == "succeeded":
         return "all traffic on slot %s" % data.get("slot", "?")
+    if name == "smoke":
+        counts = data.get("summary") or {}
+        said = "%s of %s steps passed" % (counts.get("passed", "?"), counts.get("total", "?"))
+        if not data.get("passed"):
+            said = "failed (%s): %s" % (said, data.get("message") or "no reason recorded")
+        return "%s, %s: %s" % (SMOKE_PHASES.get(data.get("phase"), data.get("phase") or "?"),
+                               data.get("target") or data.get("base_url") or "?", said)
     return ", ".join("%s=%s" % (key, data[key]) for key in sorted(data))
 
 

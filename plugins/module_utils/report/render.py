@@ -182,6 +182,7 @@ def render_html(view):
         ], header=False))
     else:
         out.append("<p>No backup was taken in this deployment.</p>")
+    out.extend(smoke_html(view["smoke"]))
     out.extend(evidence_html(view["evidence"]))
     out.append("</body></html>\n")
     return "\n".join(out)
@@ -273,6 +274,7 @@ def render_markdown(view):
                                                   backup.get("sha256") or "-"), ""]
     else:
         out += ["No backup was taken in this deployment.", ""]
+    out += smoke_markdown(view["smoke"])
     out += evidence_markdown(view["evidence"])
     return "\n".join(out)
 
@@ -309,3 +311,45 @@ def evidence_markdown(evidence):
     if not evidence:
         return [*out, "The release evidence was not checked in this deployment.", ""]
     return [*out, _evidence_verdict(evidence), "", _md_table(EVIDENCE_HEADERS, _evidence_rows(evidence)), ""]
+
+
+SMOKE_HEADERS = ["Step", "Result", "HTTP", "Latency", "URL", "Why"]
+SMOKE_CLASSES = {"passed": "ok", "failed": "bad"}
+
+
+def _smoke_title(run):
+    return "%s, %s: %s" % (run["phase_label"], run["target"] or "-", "passed" if run["passed"] else "failed")
+
+
+def _smoke_rows(run):
+    return [(s["name"], s["status"], s["status_code"] if s["status_code"] is not None else "-", _ms(s["latency_ms"]),
+             s["url"], s["error"] or "") for s in run["steps"]]
+
+
+def smoke_html(runs):
+    """The "Smoke tests" section: one table per run (before traffic, after the switch, after a rollback)."""
+    out = ['<h2 id="smoke">Smoke tests</h2>']
+    if not runs:
+        return [*out, "<p>No smoke test in this deployment.</p>"]
+    for run in runs:
+        out.append('<h3 class="%s">%s</h3>' % ("ok" if run["passed"] else "bad", _e(_smoke_title(run))))
+        if not run["passed"] and run["message"]:
+            out.append('<p class="reason">%s</p>' % _e(run["message"]))
+        rows = [('<span class="%s">%s</span>' % (SMOKE_CLASSES.get(row[1], "info"), _e(row[0])), *row[1:])
+                for row in _smoke_rows(run)]
+        out.append(_html_table(SMOKE_HEADERS, rows, raw_columns=(0,), classes={2: "num", 3: "num"},
+                               row_class="smoke-step"))
+    return out
+
+
+def smoke_markdown(runs):
+    """The "Smoke tests" section of the Markdown summary."""
+    out = ["## Smoke tests", ""]
+    if not runs:
+        return [*out, "No smoke test in this deployment.", ""]
+    for run in runs:
+        out += ["**%s**" % _md_text(_smoke_title(run)), ""]
+        if not run["passed"] and run["message"]:
+            out += [_md_text(run["message"]), ""]
+        out += [_md_table(SMOKE_HEADERS, _smoke_rows(run)), ""]
+    return out

@@ -46,6 +46,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.rollout.steps impo
     seconds,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.routers.base import requested_weights, switch
+from ansible_collections.shipyard.deploy.plugins.module_utils.smoke.pipeline import check_smoke, run_smoke
 from ansible_collections.shipyard.deploy.plugins.module_utils.traffic import build_router
 
 SUCCEEDED = "succeeded"
@@ -117,6 +118,12 @@ class Rollout:
         self.health = dict(params.get("health") or {})
         self.preview = dict(params.get("preview") or {})
         self.slot_urls = params.get("slot_urls") or {}
+        self.smoke = check_smoke(params.get("smoke"))
+        if self.smoke and self.smoke.get("before_traffic", True) and not self.slot_urls.get(self.idle):
+            raise ConfigurationError("smoke.before_traffic runs the steps against the new slot's URLs, but slot_urls "
+                                     "has none for %s; give slot_urls (the plan's) or set smoke.before_traffic: false"
+                                     % self.idle)
+        self.smoke_runs = []
         self.started = clock()
         self.events = []
         self.step_results = []
@@ -198,6 +205,37 @@ class Rollout:
             raise RolloutError("preview of the new slot %s failed, no user traffic moved: %s"
                                % (self.idle, check["reason"]), outcome="failed", traffic_moved=False)
         return data
+
+    def run_smoke(self, phase, base_url, target):
+        """Run the smoke steps against ``base_url`` and record them; ``(passed, message)``."""
+        passed, data, message = run_smoke(self.smoke, base_url, phase, target)
+        self.smoke_runs.append(data)
+        self.note("smoke", data)
+        return passed, message
+
+    def smoke_idle_slot(self):
+        """The smoke steps against every URL of the new slot (one per app host), before any traffic moves."""
+        if not self.smoke or not self.smoke.get("before_traffic", True):
+            return
+        for url in self.slot_urls[self.idle]:
+            passed, message = self.run_smoke("before_traffic", url, "slot %s at %s" % (self.idle, url))
+            if not passed:
+                raise RolloutError("smoke test of the new slot %s at %s failed, no traffic moved: %s"
+                                   % (self.idle, url, message), outcome="failed", traffic_moved=False,
+                                   smoke=self.smoke_runs)
+
+    def smoke_through_router(self):
+        """The smoke steps through the load balancer once all traffic is on the new slot; None or the failure."""
+        if not self.smoke or not self.smoke.get("after_switch", True):
+            return None
+        passed, message = self.run_smoke("after_switch", self.smoke["url"], "load balancer")
+        if passed:
+            return None
+        if not self.live:
+            raise RolloutError("smoke test through the load balancer %s failed after the switch, and there is no "
+                               "previous slot to go back to (first deployment): %s" % (self.smoke["url"], message),
+                               outcome="failed", traffic_moved=True, smoke=self.smoke_runs)
+        return "smoke test through the load balancer failed: %s" % message
 
     def measure_reference(self):
         """The old version's latency before the switch (the bake's reference), when it is to be measured."""
@@ -318,6 +356,7 @@ class Rollout:
         outcome, reason, rollback, bake = None, None, None, None
         try:
             self.check_idle_health()
+            self.smoke_idle_slot()
             self.run_preview()
             if self.live or self.bake_duration > 0:
                 self.sampler = build_sampler(self.analysis, {"canary": self.idle, "baseline": self.live or self.idle},
@@ -358,6 +397,10 @@ class Rollout:
                         break
                     self.note("note", {"promoted": True, "percent": step.percent,
                                        "reason": text + " (on_inconclusive=promote)"})
+            smoke_failure = self.smoke_through_router() if outcome is None else None
+            if smoke_failure:
+                rollback = self.roll_back(smoke_failure)
+                outcome, reason = ROLLED_BACK, rollback["reason"]
             if outcome is None and self.bake_duration > 0 and self.live:
                 self.note("bake", {"phase": "start", "duration": self.bake_duration, "reference_latency_ms":
                                    _round(reference), "rules": self.bake_rules})
@@ -402,6 +445,7 @@ class Rollout:
             "duration_seconds": self.offset(),
             "reference_latency_ms": _round(reference),
             "recorded_events": self.recorder.written,
+            "smoke": self.smoke_runs,
         }
         if self.recorder.errors:
             result["warnings"] = self.recorder.errors

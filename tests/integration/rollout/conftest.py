@@ -37,6 +37,13 @@ class Stack:
         params.update(extra)
         return params
 
+    def weights(self):
+        """Total HAProxy weight per slot (servers are named <slot>_<n>)."""
+        totals = {"blue": 0, "green": 0}
+        for server, weight in self.haproxy.server_weights().items():
+            totals[server.split("_")[0]] += weight
+        return totals
+
     def stop(self):
         self.haproxy.stop()
         self.blue.stop()
