@@ -130,10 +130,11 @@ def start_haproxy(root, state, ports):
     return "started"
 
 
-def start_supervisord(root, state):
-    workdir = os.path.join(root, "supervisor")
+def start_supervisord(root, state, workdir=None, key="supervisord_pid"):
+    """supervisord in ``workdir`` (default <root>/supervisor), its pid in ``state[key]``; one per app host."""
+    workdir = workdir or os.path.join(root, "supervisor")
     conf = os.path.join(workdir, "supervisord.conf")
-    if pid_alive(state.get("supervisord_pid")):
+    if pid_alive(state.get(key)):
         return "running"
     os.makedirs(os.path.join(workdir, "conf.d"), exist_ok=True)
     os.makedirs(os.path.join(workdir, "logs"), exist_ok=True)
@@ -151,7 +152,7 @@ def start_supervisord(root, state):
         except FileNotFoundError:
             text = ""
         if text.isdigit():
-            state["supervisord_pid"] = int(text)
+            state[key] = int(text)
             return "started"
         time.sleep(0.1)
     raise RuntimeError("supervisord wrote no pid to %s within 15 s; see %s" % (pidfile, os.path.join(workdir, "logs")))
@@ -173,12 +174,17 @@ def start(root, ports=None):
         print("%-12s %s" % (name, what))
 
 
+def stop_supervisord(workdir, pid):
+    """Shut down the supervisord of ``workdir`` (and its programs) when ``pid`` runs."""
+    if pid_alive(pid):
+        supervisorctl = os.path.join(os.path.dirname(sys.executable), "supervisorctl")
+        subprocess.run([supervisorctl, "-c", os.path.join(workdir, "supervisord.conf"), "shutdown"], check=False,
+                       capture_output=True)
+
+
 def stop(root, purge=False):
     state = read_state(root)
-    supervisorctl = os.path.join(os.path.dirname(sys.executable), "supervisorctl")
-    conf = os.path.join(root, "supervisor", "supervisord.conf")
-    if pid_alive(state.get("supervisord_pid")):
-        subprocess.run([supervisorctl, "-c", conf, "shutdown"], check=False, capture_output=True)
+    stop_supervisord(os.path.join(root, "supervisor"), state.get("supervisord_pid"))
     if pid_alive(state.get("haproxy_pid")):
         os.kill(state["haproxy_pid"], signal.SIGTERM)
     PostgresServer.stop_cluster(os.path.join(root, "postgres"))
