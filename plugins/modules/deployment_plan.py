@@ -157,16 +157,10 @@ EXAMPLES = r"""
   shipyard.deploy.health_check:
     targets: "{{ planned.plan.idle_health_targets }}"
 
-- name: Plan a host-group deployment (every slot of shipyard_slots names its group, for example app_blue)
-  shipyard.deploy.deployment_plan:
-    router: "{{ shipyard_router }}"
-    slots: "{{ shipyard_slots }}"
-    application: shop
-    environment: production
-    version: "{{ shipyard_version }}"
-  register: planned_groups
-  run_once: true
-  # planned_groups.plan.release_hosts: the idle group's hosts, the only ones that get the release
+# host groups (every slot of shipyard_slots names its group): only the idle group's hosts get the release
+- name: Leave out the hosts that do not get the release
+  ansible.builtin.meta: end_host
+  when: inventory_hostname not in planned.plan.release_hosts
 
 - name: Plan a rollback (refused when the other slot does not run the previous good version)
   shipyard.deploy.deployment_plan:

@@ -60,9 +60,10 @@ def _inventory_variables(generator, path):
 
 
 EXAMPLE_INVENTORIES = ["docs/examples/ports/inventory", "docs/examples/host_groups/inventory"]
+DEMO_INVENTORIES = ["inventory/local", "inventory/local_groups"]
 
 
-@pytest.mark.parametrize("inventory", ["inventory/local", "inventory/staging", "inventory/production",
+@pytest.mark.parametrize("inventory", [*DEMO_INVENTORIES, "inventory/staging", "inventory/production",
                                        *EXAMPLE_INVENTORIES])
 def test_every_variable_an_inventory_sets_is_described(generator, spec, inventory):
     folder = os.path.join(generator.ROOT, inventory)
