@@ -137,7 +137,7 @@ def shipped_haproxy(request, tmp_path):
         proc.wait(timeout=15)
 
 
-def plan_with_inventory(playbook, name, socket_path, version):
+def plan_with_inventory(playbook, name, socket_path, version, fails=False, **extra):
     """deployment_plan with the shipped inventory, as deploy.yml calls it, on the router host run locally."""
     task = {"name": "plan", "shipyard.deploy.deployment_plan": {
         "router": "{{ shipyard_router }}", "slots": "{{ shipyard_slots }}", "app_group": "app",
@@ -146,9 +146,12 @@ def plan_with_inventory(playbook, name, socket_path, version):
     plays = play([task])
     plays[0]["hosts"] = "router"
     router = {"driver": "haproxy", "haproxy_socket": socket_path, "haproxy_backend": "shop"}
-    run = playbook.run(plays, inventory=example(name, "inventory"), extra_vars={
+    run = playbook.run(plays, inventory=example(name, "inventory"), extra_vars=dict({
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable, "shipyard_version": version,
-        "shipyard_router": router})
+        "shipyard_router": router}, **extra))
+    if fails:
+        assert run.rc != 0, run.output
+        return run.task("plan")["msg"]
     assert run.rc == 0, run.output
     return run.task("plan")["plan"]
 
@@ -172,3 +175,18 @@ def test_the_shipped_inventory_plans_against_the_shipped_haproxy(shipped_haproxy
         assert planned["slots"]["blue"]["hosts"] == ["app1", "app2"]
     else:
         assert planned["topology"] == "ports" and planned["release_hosts"] == ["app1", "app2"]
+
+
+@pytest.mark.parametrize("shipped_haproxy", ["host_groups"], indirect=True)
+def test_a_layout_the_inventory_cannot_have_fails_the_plan(shipped_haproxy, playbook):
+    name, socket_path = shipped_haproxy
+    typo = {"blue": {"group": "app_bleu", "port": 8000}, "green": {"group": "app_green", "port": 8000}}
+    message = plan_with_inventory(playbook, name, socket_path, "1.0.0", fails=True, shipyard_slots=typo)
+    assert "slot blue's group 'app_bleu' (shipyard_slots) is not a group of the inventory" in message, message
+    assert "app_blue, app_green" in message
+    mixed = {"blue": {"group": "app_blue", "port": 8000}, "green": {"port": 8001}}
+    message = plan_with_inventory(playbook, name, socket_path, "1.0.0", fails=True, shipyard_slots=mixed)
+    assert "blue name a host group but green does not" in message, message
+    overlap = {"blue": {"group": "app_blue", "port": 8000}, "green": {"group": "app", "port": 8000}}
+    message = plan_with_inventory(playbook, name, socket_path, "1.0.0", fails=True, shipyard_slots=overlap)
+    assert "host app1 is in group app_blue (slot blue) and in group app (slot green)" in message, message
