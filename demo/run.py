@@ -88,8 +88,8 @@ def host_groups_part():
     lines = []
     for record in ledger(os.path.join(DEMO, "groups", "ledger.jsonl")):
         if record["event"] == "release":
-            lines.append("%-10s released onto slot %s of %s" % (record["version"], record["data"].get("slot"),
-                                                                 ", ".join(record["data"].get("hosts") or [])))
+            hosts = ", ".join(record["data"].get("hosts") or [])
+            lines.append("%-10s released onto slot %s of %s" % (record["version"], record["data"].get("slot"), hosts))
     for host in ("shop-blue", "shop-green"):
         releases = os.path.join(DEMO, "groups", host, "app", "releases")
         lines.append("%-10s has releases %s" % (host, sorted(os.listdir(releases)) if os.path.isdir(releases)
