@@ -1,6 +1,6 @@
 """Local infrastructure for `make demo`, all on loopback: PostgreSQL, HAProxy and supervisord.
 
-    python demo/infra.py start [--dir .demo]   # idempotent: starts what is not running
+    python demo/infra.py start [--dir .demo] [--host-groups]   # idempotent: starts what is not running
     python demo/infra.py status
     python demo/infra.py stop [--purge]         # --purge also deletes the data
 
@@ -11,6 +11,10 @@
   weights kept across reloads in <dir>/haproxy/server-state.
 - supervisord with its socket at <dir>/supervisor/supervisor.sock, running whatever program files
   the app_release role writes into <dir>/supervisor/conf.d.
+- With ``--host-groups`` (inventory/local_groups): database ``shop_groups``, a second HAProxy on
+  127.0.0.1:18180 (runtime API <dir>/groups-haproxy/admin.sock) with ``blue_1`` at 127.0.0.2:18181
+  and ``green_1`` at 127.0.0.3:18181 - two app hosts, one per slot - and their supervisord in
+  <dir>/groups/supervisor.
 
 Everything it starts keeps running after this script exits, until ``stop``.
 """
@@ -37,7 +41,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 from harness.haproxy import HAProxyServer  # noqa: E402
 from harness.postgres import PostgresServer, bindir_for  # noqa: E402
 
-PORTS = {"postgres": 55432, "haproxy": 18080, "haproxy_admin": 18090, "blue": 18081, "green": 18082}
+PORTS = {"postgres": 55432, "haproxy": 18080, "haproxy_admin": 18090, "blue": 18081, "green": 18082,
+         "groups_haproxy": 18180, "groups_haproxy_admin": 18190, "groups_app": 18181}
+# The host-group part (--host-groups): two app hosts on their own loopback addresses, blue and green.
+GROUP_HOSTS = {"blue": "127.0.0.2", "green": "127.0.0.3"}
+SlotHost = namedtuple("SlotHost", "address port")
 SlotBackend = namedtuple("SlotBackend", "port")
 
 SUPERVISORD_CONF = """\
@@ -107,33 +115,57 @@ def start_postgres(root, state, ports):
     server = PostgresServer(bindir=bindir_for("embedded"), port=ports["postgres"], password=password(root),
                             workdir=os.path.join(root, "postgres"))
     server.start()
-    with server.connect() as conn:
-        if not conn.execute("select 1 from pg_database where datname = 'shop'").fetchone():
-            conn.execute("CREATE DATABASE shop")
+    create_database(server, "shop")
     state["postgres_pid"] = server.proc.pid
     return "started"
 
 
-def start_haproxy(root, state, ports):
-    if pid_alive(state.get("haproxy_pid")) and port_open(ports["haproxy"]):
+def create_database(server, name):
+    """Database ``name`` on ``server`` (a PostgresServer, running), created when missing."""
+    with server.connect() as conn:
+        if not conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone():
+            conn.execute("CREATE DATABASE %s" % name)
+
+
+def start_haproxy(root, state, ports, prefix="", servers=None):
+    """HAProxy of backend ``app``: blue_1, green_1 on 127.0.0.1 (or ``servers``), state under ``<prefix>haproxy``."""
+    key = prefix + "haproxy"
+    if pid_alive(state.get(key + "_pid")) and port_open(ports[key]):
         return "running"
-    for name in ("haproxy", "haproxy_admin"):
+    for name in (key, key + "_admin"):
         if port_open(ports[name]):
             raise SystemExit("port %d is taken by something else; stop it first" % ports[name])
-    workdir = os.path.join(root, "haproxy")
+    workdir = os.path.join(root, key.replace("_", "-"))
     os.makedirs(workdir, exist_ok=True)
-    proxy = HAProxyServer({"blue": [SlotBackend(ports["blue"])], "green": [SlotBackend(ports["green"])]},
-                          workdir=workdir, weights={"blue": 0, "green": 0})
-    proxy.port, proxy.admin_port = ports["haproxy"], ports["haproxy_admin"]
+    servers = servers or {"blue": [SlotBackend(ports["blue"])], "green": [SlotBackend(ports["green"])]}
+    proxy = HAProxyServer(servers, workdir=workdir, weights={"blue": 0, "green": 0},
+                          extra_defaults="    option idle-close-on-response")
+    proxy.port, proxy.admin_port = ports[key], ports[key + "_admin"]
     proxy.start()
-    state["haproxy_pid"] = proxy.proc.pid
+    state[key + "_pid"] = proxy.proc.pid
     return "started"
 
 
-def start_supervisord(root, state):
-    workdir = os.path.join(root, "supervisor")
+def start_host_groups(root, state, ports):
+    """The host-group layout: HAProxy ``groups-haproxy`` with blue_1 at 127.0.0.2 and green_1 at 127.0.0.3
+    (the same port), and the supervisord those two app hosts share (each runs one slot, so their programs
+    do not collide)."""
+    servers = {slot: [SlotHost(address, ports["groups_app"])] for slot, address in GROUP_HOSTS.items()}
+    # its own database: the first part's has the schema of a newer release than the one deployed here first
+    create_database(PostgresServer(bindir=bindir_for("embedded"), port=ports["postgres"], password=password(root)),
+                    "shop_groups")
+    return {
+        "haproxy (host groups)": start_haproxy(root, state, ports, prefix="groups_", servers=servers),
+        "supervisord (host groups)": start_supervisord(root, state, workdir=os.path.join(root, "groups", "supervisor"),
+                                                       key="groups_supervisord_pid"),
+    }
+
+
+def start_supervisord(root, state, workdir=None, key="supervisord_pid"):
+    """supervisord in ``workdir`` (default <root>/supervisor), its pid in ``state[key]``; one per app host."""
+    workdir = workdir or os.path.join(root, "supervisor")
     conf = os.path.join(workdir, "supervisord.conf")
-    if pid_alive(state.get("supervisord_pid")):
+    if pid_alive(state.get(key)):
         return "running"
     os.makedirs(os.path.join(workdir, "conf.d"), exist_ok=True)
     os.makedirs(os.path.join(workdir, "logs"), exist_ok=True)
@@ -151,14 +183,17 @@ def start_supervisord(root, state):
         except FileNotFoundError:
             text = ""
         if text.isdigit():
-            state["supervisord_pid"] = int(text)
+            state[key] = int(text)
             return "started"
         time.sleep(0.1)
     raise RuntimeError("supervisord wrote no pid to %s within 15 s; see %s" % (pidfile, os.path.join(workdir, "logs")))
 
 
-def start(root, ports=None):
-    """Start whatever is not running yet; ``ports`` overrides PORTS (tests use free ports)."""
+def start(root, ports=None, host_groups=False):
+    """Start whatever is not running yet; ``ports`` overrides PORTS (tests use free ports).
+
+    ``host_groups`` also starts the host-group layout (inventory/local_groups).
+    """
     ports = dict(PORTS, **(ports or {}))
     os.makedirs(root, exist_ok=True)
     state = read_state(root)
@@ -167,22 +202,31 @@ def start(root, ports=None):
         "haproxy": start_haproxy(root, state, ports),
         "supervisord": start_supervisord(root, state),
     }
+    if host_groups:
+        report.update(start_host_groups(root, state, ports))
     state["ports"] = ports
     write_state(root, state)
     for name, what in report.items():
-        print("%-12s %s" % (name, what))
+        print("%-26s %s" % (name, what))
+
+
+def stop_supervisord(workdir, pid):
+    """Shut down the supervisord of ``workdir`` (and its programs) when ``pid`` runs."""
+    if pid_alive(pid):
+        supervisorctl = os.path.join(os.path.dirname(sys.executable), "supervisorctl")
+        subprocess.run([supervisorctl, "-c", os.path.join(workdir, "supervisord.conf"), "shutdown"], check=False,
+                       capture_output=True)
 
 
 def stop(root, purge=False):
     state = read_state(root)
-    supervisorctl = os.path.join(os.path.dirname(sys.executable), "supervisorctl")
-    conf = os.path.join(root, "supervisor", "supervisord.conf")
-    if pid_alive(state.get("supervisord_pid")):
-        subprocess.run([supervisorctl, "-c", conf, "shutdown"], check=False, capture_output=True)
-    if pid_alive(state.get("haproxy_pid")):
-        os.kill(state["haproxy_pid"], signal.SIGTERM)
+    stop_supervisord(os.path.join(root, "supervisor"), state.get("supervisord_pid"))
+    stop_supervisord(os.path.join(root, "groups", "supervisor"), state.get("groups_supervisord_pid"))
+    for name in ("haproxy_pid", "groups_haproxy_pid"):
+        if pid_alive(state.get(name)):
+            os.kill(state[name], signal.SIGTERM)
     PostgresServer.stop_cluster(os.path.join(root, "postgres"))
-    for name in ("supervisord_pid", "haproxy_pid"):
+    for name in ("supervisord_pid", "haproxy_pid", "groups_supervisord_pid", "groups_haproxy_pid"):
         deadline = time.monotonic() + 15
         while pid_alive(state.get(name)) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -195,8 +239,10 @@ def stop(root, purge=False):
 
 def status(root):
     state = read_state(root)
-    for name in ("postgres", "haproxy", "supervisord"):
-        print("%-12s %s" % (name, "running" if pid_alive(state.get(name + "_pid")) else "stopped"))
+    for name in ("postgres", "haproxy", "supervisord", "groups_haproxy", "groups_supervisord"):
+        if name.startswith("groups_") and name + "_pid" not in state:
+            continue
+        print("%-19s %s" % (name, "running" if pid_alive(state.get(name + "_pid")) else "stopped"))
 
 
 def main():
@@ -204,9 +250,12 @@ def main():
     parser.add_argument("action", choices=["start", "stop", "status"])
     parser.add_argument("--dir", default=os.path.join(os.path.dirname(HERE), ".demo"))
     parser.add_argument("--purge", action="store_true", help="with stop: delete all demo data")
+    parser.add_argument("--host-groups", action="store_true",
+                        help="with start: also the host-group layout (app hosts 127.0.0.2 and 127.0.0.3)")
     args = parser.parse_args()
     root = os.path.abspath(args.dir)
-    actions = {"start": start, "stop": lambda r: stop(r, args.purge), "status": status}
+    actions = {"start": lambda r: start(r, host_groups=args.host_groups), "stop": lambda r: stop(r, args.purge),
+               "status": status}
     actions[args.action](root)
 
 

@@ -5,6 +5,9 @@
 3. deploy 2.0.0 blue-green with a migration, under continuous load through HAProxy;
 4. canary of the faulty 3.0.0, which the analysis rolls back automatically;
 5. verify the newest backup restores;
+6. the host-group layout (inventory/local_groups): app hosts shop-blue (127.0.0.2) and shop-green
+   (127.0.0.3) behind a second HAProxy; 1.0.0 goes onto the blue host, 2.0.0 blue-green onto the
+   green host only, under load, then a rollback back to the blue host;
 then print what happened and how to stop the local infrastructure.
 """
 
@@ -36,9 +39,9 @@ def collections_path():
     return base
 
 
-def playbook(name, version=None, **extra):
-    """Run one of the collection's playbooks against inventory/local; return its exit code."""
-    argv = [os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventory", "local"),
+def playbook(name, version=None, inventory="local", **extra):
+    """Run one of the collection's playbooks against inventory/<inventory>; return its exit code."""
+    argv = [os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventory", inventory),
             "shipyard.deploy." + name]
     variables = dict(extra)
     if version:
@@ -48,10 +51,12 @@ def playbook(name, version=None, **extra):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR="1",
                ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_DISPLAY_SKIPPED_HOSTS="false",
                ANSIBLE_DISPLAY_OK_HOSTS="false")
-    log = os.path.join(DEMO, "logs", "%s-%s.log" % (name, version or "run"))
+    log = os.path.join(DEMO, "logs", "%s%s-%s.log" % ("" if inventory == "local" else inventory + "-", name,
+                                                      version or "run"))
     os.makedirs(os.path.dirname(log), exist_ok=True)
-    print("\n==> ansible-playbook shipyard.deploy.%s %s   (log: %s)" % (
-        name, " ".join("-e %s=%s" % kv for kv in variables.items()), os.path.relpath(log, ROOT)), flush=True)
+    print("\n==> ansible-playbook -i inventory/%s shipyard.deploy.%s %s   (log: %s)" % (
+        inventory, name, " ".join("-e %s=%s" % kv for kv in variables.items()), os.path.relpath(log, ROOT)),
+        flush=True)
     started = time.monotonic()
     with open(log, "w") as handle:
         rc = subprocess.run(argv, stdout=handle, stderr=subprocess.STDOUT, env=env, check=False).returncode
@@ -64,16 +69,50 @@ def playbook(name, version=None, **extra):
     return rc
 
 
-def ledger():
+def ledger(path=None):
     try:
-        with open(os.path.join(DEMO, "ledger.jsonl")) as handle:
+        with open(path or os.path.join(DEMO, "ledger.jsonl")) as handle:
             return [json.loads(line) for line in handle if line.strip()]
     except OSError:
         return []
 
 
+def host_groups_part():
+    """Part 2: the same pipeline with slots as host groups; returns (results, load counts, lines to print)."""
+    results = {"host groups: deploy 1.0.0": playbook("deploy", "1.0.0", inventory="local_groups")}
+    load = LoadGenerator("http://127.0.0.1:18180/", concurrency=2, duration=600, max_requests=10**8).start()
+    results["host groups: deploy 2.0.0"] = playbook("deploy", "2.0.0", inventory="local_groups")
+    load.stop()
+    results["host groups: rollback"] = playbook("rollback", inventory="local_groups",
+                                                rollback_reason="demo: back to the blue host")
+    lines = []
+    for record in ledger(os.path.join(DEMO, "groups", "ledger.jsonl")):
+        if record["event"] == "release":
+            hosts = ", ".join(record["data"].get("hosts") or [])
+            lines.append("%-10s released onto slot %s of %s" % (record["version"], record["data"].get("slot"), hosts))
+    for host in ("shop-blue", "shop-green"):
+        releases = os.path.join(DEMO, "groups", host, "app", "releases")
+        lines.append("%-10s has releases %s" % (host, sorted(os.listdir(releases)) if os.path.isdir(releases)
+                                                else "none"))
+    lines.append("host groups, traffic now (after the rollback): %s" % serving(18180))
+    return results, load.snapshot(), lines
+
+
+def serving(port):
+    """What the router on 127.0.0.1:``port`` answers with."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/")
+        return connection.getresponse().read().decode()
+    finally:
+        connection.close()
+
+
 def main():
-    subprocess.run([sys.executable, os.path.join(HERE, "infra.py"), "start", "--dir", DEMO], check=True)
+    subprocess.run([sys.executable, os.path.join(HERE, "infra.py"), "start", "--dir", DEMO, "--host-groups"],
+                   check=True)
     subprocess.run([sys.executable, os.path.join(HERE, "build_artifacts.py"), os.path.join(DEMO, "artifacts")],
                    check=True, stdout=subprocess.DEVNULL)
     results = {}
@@ -86,6 +125,8 @@ def main():
 
     results["canary 3.0.0"] = playbook("deploy", "3.0.0", shipyard_strategy="canary")
     results["backup verification"] = playbook("backup_verify")
+    group_results, group_load, group_lines = host_groups_part()
+    results.update(group_results)
 
     print("\n==== summary")
     for step, rc in results.items():
@@ -93,6 +134,10 @@ def main():
         print("%-28s %s" % (step, "ok" if rc == expected else "UNEXPECTED (exit %d)" % rc))
     print("blue-green switch under load: %d requests, %d failed, by slot %s" % (
         under_load["total"], under_load["failed"], under_load["slots"]))
+    print("host groups, blue-green under load: %d requests, %d failed, by slot %s" % (
+        group_load["total"], group_load["failed"], group_load["slots"]))
+    for line in group_lines:
+        print(line)
     deployments = {}
     for record in ledger():
         deployments.setdefault(record["deployment_id"], []).append(record)
@@ -105,14 +150,11 @@ def main():
     if reports:
         print("deploy reports (open in a browser): %s/\n  newest: %s" % (
             os.path.relpath(os.path.dirname(reports[-1]), ROOT), os.path.relpath(reports[-1], ROOT)))
-    import urllib.request
-
-    with urllib.request.urlopen("http://127.0.0.1:18080/", timeout=5) as response:
-        print("traffic now: %s" % response.read().decode())
+    print("traffic now: %s" % serving(18080))
     print("\nlocal infrastructure is still running:  %s demo/infra.py stop   (add --purge to delete .demo/)"
           % os.path.relpath(sys.executable, ROOT))
     ok = all(rc == (2 if step.startswith("canary") else 0) for step, rc in results.items())
-    return 0 if ok and under_load["failed"] == 0 else 1
+    return 0 if ok and under_load["failed"] == 0 and group_load["failed"] == 0 else 1
 
 
 if __name__ == "__main__":

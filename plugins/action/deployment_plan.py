@@ -41,7 +41,8 @@ class ActionModule(ActionBase):
             traffic = self._read_router(params["router"], task_vars)
             records = open_ledger(params["ledger"], params["ledger_aws"]).read() if params["ledger"] else []
             build = plan.plan_rollback if params["purpose"] == "rollback" else plan.plan_deployment
-            planned = build(params, traffic, records, hosts_vars, datetime.datetime.now(datetime.timezone.utc))
+            planned = build(params, traffic, records, hosts_vars, datetime.datetime.now(datetime.timezone.utc),
+                            groups=task_vars.get("groups") or {})
         except ShipyardError as exc:
             result.update(failed=True, msg=exc.message, **exc.details)
             return result

@@ -16,6 +16,7 @@ import datetime
 import os
 
 from ansible_collections.shipyard.deploy.plugins.module_utils import ledger as ledger_records
+from ansible_collections.shipyard.deploy.plugins.module_utils import topology
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.shipyard.deploy.plugins.module_utils.storage import display_location
 
@@ -53,7 +54,10 @@ def argument_spec():
 
 # --- inputs ----------------------------------------------------------------------------------------
 def normalise_slots(slots, need_ports):
-    """``shipyard_slots`` -> ``{name: port or None}``, in order; a list of names is accepted without ports."""
+    """``shipyard_slots`` -> ``{name: port or None}``, in order; a list of names is accepted without ports.
+
+    A slot may also name its host group (``{group: app_blue, port: 8000}``, see module_utils/topology.py).
+    """
     if isinstance(slots, (list, tuple)):
         slots = {str(name): {} for name in slots}
     if not isinstance(slots, dict) or len(slots) < 2:
@@ -127,12 +131,17 @@ def health_targets(urls, health_path, expected_json):
     return targets
 
 
-def slot_table(ports, addresses, health_path, expected_json):
-    """Per slot: its port, one base URL per app host, and the health checks of those URLs."""
+def slot_table(ports, hosts, addresses, health_path, expected_json):
+    """Per slot: its port, its hosts, one base URL per host, and the health checks of those URLs.
+
+    ``hosts``: ``{slot: [inventory names]}`` (every app host with ports, the slot's group with host groups);
+    ``addresses``: ``{inventory name: address}``.
+    """
     table = {}
     for name, port in ports.items():
-        urls = [base_url(address, port) for address in addresses] if port else []
-        table[name] = {"port": port, "urls": urls,
+        names = list(hosts.get(name) or [])
+        urls = [base_url(addresses[host], port) for host in names] if port else []
+        table[name] = {"port": port, "hosts": names, "urls": urls,
                        "health_targets": health_targets(urls, health_path, expected_json)}
     return table
 
@@ -268,33 +277,37 @@ def _require(params, *names):
             }[name]))
 
 
-def _common(params, traffic, records, hosts_vars, need_ports):
-    """Slots, router read-back and ledger view shared by both plans."""
+def _common(params, traffic, records, hosts_vars, need_ports, groups):
+    """Slots, their hosts, router read-back and ledger view shared by both plans (layout checked first)."""
     ports = normalise_slots(params["slots"], need_ports)
     names = list(ports)
+    layout, hosts = topology.slot_hosts(params["slots"], [name for name, _variables in hosts_vars], groups,
+                                        params.get("app_group") or "app")
     weights = {str(k): v for k, v in (traffic.get("weights") or {}).items()}
     check_router_slots(names, weights)
     view = ledger_view(records, params.get("environment"), params.get("application"))
     live, warnings = choose_live_slot(names, weights, traffic.get("active"), view["live_slot"])
-    addresses = [app_address(name, variables, params.get("address_variable") or ADDRESS_VARIABLE)
-                 for name, variables in hosts_vars]
-    return ports, names, weights, view, live, warnings, addresses
+    addresses = {name: app_address(name, variables, params.get("address_variable") or ADDRESS_VARIABLE)
+                 for name, variables in hosts_vars}
+    return ports, names, weights, view, live, warnings, (layout, hosts, addresses)
 
 
-def plan_deployment(params, traffic, records, hosts_vars, moment):
+def plan_deployment(params, traffic, records, hosts_vars, moment, groups=None):
     """The plan of deploying ``params['version']``.
 
     ``traffic``: traffic_info's result; ``records``: the ledger's records; ``hosts_vars``: ``[(inventory
-    name, variables)]`` of the app hosts, in inventory order; ``moment``: now (timezone-aware).
+    name, variables)]`` of the app hosts, in inventory order; ``moment``: now (timezone-aware);
+    ``groups``: the inventory's groups (needed when the slots are host groups).
     """
     _require(params, "version", "environment", "application")
-    ports, names, weights, view, live, warnings, addresses = _common(params, traffic, records, hosts_vars, True)
+    ports, names, weights, view, live, warnings, (layout, hosts, addresses) = _common(
+        params, traffic, records, hosts_vars, True, groups)
     version = str(params["version"])
     idle = choose_idle_slot(names, live, keep=view["live_slot"])
     expected = params.get("health_json")
     if expected is None:
         expected = {"version": version}
-    table = slot_table(ports, addresses, params.get("health_path"), expected)
+    table = slot_table(ports, hosts, addresses, params.get("health_path"), expected)
     identifier = deployment_id(params["application"], params["environment"], moment)
     return {
         "purpose": "deploy",
@@ -311,6 +324,8 @@ def plan_deployment(params, traffic, records, hosts_vars, moment):
         "strategy": effective_strategy(params.get("strategy") or "bluegreen", live),
         "requested_strategy": params.get("strategy") or "bluegreen",
         "app_hosts": [name for name, _variables in hosts_vars],
+        "topology": layout,
+        "release_hosts": table[idle]["hosts"],
         "slots": table,
         "slot_urls": {name: slot["urls"] for name, slot in table.items()},
         "idle_health_targets": table[idle]["health_targets"],
@@ -321,15 +336,15 @@ def plan_deployment(params, traffic, records, hosts_vars, moment):
     }
 
 
-def plan_rollback(params, traffic, records, hosts_vars, moment):
+def plan_rollback(params, traffic, records, hosts_vars, moment, groups=None):
     """The plan of sending all traffic back to the other slot, which must still run the previous good version.
 
     Refused (ConfigurationError, nothing moves) when the ledger says that slot runs another version -
     a rolled-back canary, a release that never succeeded - unless ``emergency``: the message names the
     version there and the command that redeploys the wanted one.
     """
-    ports, names, weights, view, live, warnings, addresses = _common(
-        params, traffic, records, hosts_vars, bool(hosts_vars))
+    ports, names, weights, view, live, warnings, (layout, hosts, addresses) = _common(
+        params, traffic, records, hosts_vars, bool(hosts_vars), groups)
     if not live:
         raise ConfigurationError("no slot receives traffic (router weights %s): there is nothing to roll back; "
                                  "deploy a version instead: ansible-playbook shipyard.deploy.deploy "
@@ -353,7 +368,7 @@ def plan_rollback(params, traffic, records, hosts_vars, moment):
     expected = params.get("health_json")
     if expected is None:
         expected = {"version": wanted or there} if (wanted or there) else {}
-    table = slot_table(ports, addresses, params.get("health_path"), expected)
+    table = slot_table(ports, hosts, addresses, params.get("health_path"), expected)
     deployment = view["live_deployment"] or {}
     identifier = deployment.get("deployment_id") or ""
     return {
@@ -371,6 +386,8 @@ def plan_rollback(params, traffic, records, hosts_vars, moment):
         "started": moment.timestamp(),
         "strategy": "direct",
         "app_hosts": [name for name, _variables in hosts_vars],
+        "topology": layout,
+        "release_hosts": [],
         "slots": table,
         "slot_urls": {name: slot["urls"] for name, slot in table.items()},
         "idle_health_targets": table[target]["health_targets"],

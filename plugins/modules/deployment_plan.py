@@ -18,6 +18,14 @@ description:
     breaks a tie (an interrupted 50/50 canary); without it a tie is an error. When the router and the ledger
     disagree the router wins (a manual switch leaves the ledger behind) and a warning says so. No traffic
     anywhere is a first deployment: C(live_slot) is empty and the effective C(strategy) is C(direct)."
+  - "Two topologies, chosen by O(slots) - C(ports) (no slot names a group; every slot is a port on every app
+    host, a release goes onto every app host) and C(host_groups) (every slot names an inventory group of app
+    hosts, for example C({blue: {group: app_blue, port: 8000}, green: {group: app_green, port: 8000}}); a
+    release goes onto the idle slot's group only, traffic moves between the groups, a rollback returns to the
+    other group). The slot URLs, health targets and router members of a group slot are its group's hosts."
+  - "A layout that cannot work is refused before anything changes - a slot with a group next to one without,
+    a group unknown to the inventory or without hosts, two slots sharing a group or a host, a group host that
+    is not in O(app_group), an app host in none of the slots' groups."
   - "Each app host is reached at its O(address_variable) host variable (C(shipyard_app_address)), else its
     C(ansible_host), else its inventory name - never a loopback default, which from a separate router host
     would check the router itself."
@@ -59,6 +67,8 @@ options:
   slots:
     description:
       - "The slots and their ports, C(shipyard_slots), for example C({blue: {port: 8001}, green: {port: 8002}})."
+      - "Host groups - every slot also names its inventory group, for example
+        C({blue: {group: app_blue, port: 8000}, green: {group: app_green, port: 8000}})."
       - A list of slot names is accepted when no URLs are needed (O(app_group) empty).
       - Must be the router's slots; a slot the router sends traffic to but that is not named here is an error.
     type: raw
@@ -167,6 +177,11 @@ EXAMPLES = r"""
   shipyard.deploy.health_check:
     targets: "{{ planned.plan.idle_health_targets }}"
 
+# host groups (every slot of shipyard_slots names its group): only the idle group's hosts get the release
+- name: Leave out the hosts that do not get the release
+  ansible.builtin.meta: end_host
+  when: inventory_hostname not in planned.plan.release_hosts
+
 - name: Plan a rollback (refused when the other slot does not run the previous good version)
   shipyard.deploy.deployment_plan:
     purpose: rollback
@@ -185,7 +200,10 @@ plan:
       deployment), C(idle_slot) (the slot getting the new version - or, to roll back, the slot traffic goes
       back to), C(live_version) (the ledger's last release on the live slot), C(slot_versions),
       C(weights_before), C(started) (epoch seconds), C(strategy) (effective - C(direct) without a live slot),
-      C(app_hosts), C(slots) (per slot C(port), C(urls) - one base URL per app host - and C(health_targets)),
+      C(app_hosts), C(topology) (C(ports) or C(host_groups)), C(release_hosts) (inventory names of the hosts
+      that get the new version - every app host with C(ports), the idle slot's group with C(host_groups);
+      empty to roll back), C(slots) (per slot C(port), C(hosts) - the inventory names running it -, C(urls) -
+      one base URL per host - and C(health_targets)),
       C(slot_urls), C(idle_health_targets), C(record) (M(shipyard.deploy.deployment_record) options of this
       deployment, without AWS credentials), C(report_dest), C(warnings), C(hooks) (hook name to absolute path
       of the task file), C(smoke) (C(enabled), C(url), C(steps) - their names - C(before_traffic), C(after_switch)).
@@ -204,9 +222,12 @@ plan:
     weights_before: {blue: 100, green: 0}
     started: 1795323600.0
     strategy: canary
+    topology: ports
+    release_hosts: [app1, app2]
     slots:
       green:
         port: 8002
+        hosts: [app1, app2]
         urls: [http://10.10.1.11:8002, http://10.10.1.12:8002]
         health_targets: [{url: http://10.10.1.11:8002/health, json: {version: 1.4.2}}]
     slot_urls: {blue: [http://10.10.1.11:8001], green: [http://10.10.1.11:8002]}

@@ -7,7 +7,8 @@ Layout written into ``workdir`` (a fresh temporary directory when not given):
 - ``haproxy.cfg``: one ``frontend`` on ``127.0.0.1:<free port>`` (:attr:`HAProxyServer.url`)
   and ONE backend named ``app`` (``backend=`` to change it), ``balance roundrobin`` so that
   weights set at run time take effect at once, per request (HTTP keep-alive included).
-- Servers are named ``<slot>_<n>``, ``n`` counting from 1 in the order given:
+- Servers are named ``<slot>_<n>``, ``n`` counting from 1 in the order given, at 127.0.0.1 or the
+  backend's ``address`` when it has one (app hosts on their own loopback addresses):
   ``slots={"blue": [b1, b2], "green": [g1]}`` gives ``blue_1``, ``blue_2``, ``green_1``
   (see :meth:`HAProxyServer.server_names`).  ``traffic_switch`` finds a slot's servers by that
   ``<slot>_`` prefix when it is not told their names.
@@ -141,8 +142,10 @@ class HAProxyServer(SlotProxy):
         names = self.server_names()
         for slot, servers in self.slots.items():
             for name, server in zip(names[slot], servers):
-                lines.append("    server %s 127.0.0.1:%d weight %d%s"
-                             % (name, server.port, self.weights.get(slot, 0), check))
+                # a backend with an ``address`` (an app host on 127.0.0.2, ...) is reached there
+                lines.append("    server %s %s:%d weight %d%s"
+                             % (name, getattr(server, "address", "127.0.0.1"), server.port,
+                                self.weights.get(slot, 0), check))
         return "\n".join(lines) + "\n"
 
     def write_config(self):

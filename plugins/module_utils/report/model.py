@@ -67,6 +67,7 @@ def deployment_view(summary):
     if backup and backup.get("location"):
         backup = dict(backup, location=display_location(backup["location"]))
     evidence = next((e["data"] for e in reversed(events) if e["event"] == "evidence"), None)
+    release = next((e["data"] for e in reversed(events) if e["event"] == "release"), {})
     return {
         "deployment_id": summary["deployment_id"],
         "application": summary["application"],
@@ -76,6 +77,9 @@ def deployment_view(summary):
         "strategy": _strategy(started),
         "live_slot": started.get("live_slot") or None,
         "idle_slot": idle_slot or None,
+        # ledgers from before host groups knew only slots as ports on every host
+        "topology": started.get("topology") or "ports",
+        "release_hosts": [str(host) for host in release.get("hosts") or []],
         "outcome": summary["outcome"],
         "outcome_label": OUTCOME_LABELS.get(summary["outcome"], summary["outcome"]),
         "reason": summary.get("reason"),
@@ -113,6 +117,14 @@ def smoke_view(events):
                      "passed": bool(data.get("passed")), "message": data.get("message"), "steps": steps,
                      "offset_seconds": event["offset_seconds"]})
     return runs
+
+
+def topology_text(view):
+    """``host groups, release on app3, app4`` - the report's topology row."""
+    text = view["topology"].replace("_", " ")
+    if view["release_hosts"]:
+        text += ", release on %s" % ", ".join(view["release_hosts"])
+    return text
 
 
 def _strategy(started):
@@ -219,7 +231,9 @@ def describe(name, data):
         said = ": %s failed" % failed if failed else ", every rule passed"
         return "verdict %s (enforce %s)%s" % (data.get("verdict", "?"), data.get("enforce", "?"), said)
     if name == "release":
-        return "version %s on slot %s" % (data.get("version", "?"), data.get("slot", "?"))
+        hosts = data.get("hosts") or []
+        return "version %s on slot %s%s" % (data.get("version", "?"), data.get("slot", "?"),
+                                            " of %s" % ", ".join(str(h) for h in hosts) if hosts else "")
     if name == "health":
         return "%s of %s targets healthy" % (data.get("healthy_targets", "?"), data.get("targets", "?"))
     if name == "analysis":

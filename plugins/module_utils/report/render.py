@@ -18,6 +18,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.report.model impor
     format_time,
     human_bytes,
     number,
+    topology_text,
 )
 
 STYLE = """
@@ -122,6 +123,7 @@ def render_html(view):
         ("Previous version", view["previous_version"] or "none (first deployment)"),
         ("Strategy", view["strategy"] or "-"),
         ("Slots", "%s → %s" % (view["live_slot"] or "none", view["idle_slot"] or "?")),
+        ("Topology", topology_text(view)),
         ("Started", format_time(view["started_at"])), ("Finished", format_time(view["finished_at"])),
         ("Duration", format_duration(view["duration_seconds"])),
         ("Backup", (view["backup"] or {}).get("backup_id") or "none"),
@@ -235,6 +237,7 @@ def render_markdown(view):
     out += [_md_table(["", ""], [
         ("Previous version", view["previous_version"] or "none (first deployment)"),
         ("Strategy", view["strategy"]), ("Slots", "%s → %s" % (view["live_slot"] or "none", view["idle_slot"] or "?")),
+        ("Topology", topology_text(view)),
         ("Started", format_time(view["started_at"])), ("Finished", format_time(view["finished_at"])),
         ("Duration", format_duration(view["duration_seconds"])),
         ("Backup", (view["backup"] or {}).get("backup_id") or "none"),

@@ -32,7 +32,8 @@ def test_rendered_units_verify(playbook, tmp_path):
                  "app_release_command": "/usr/bin/python3 app.py"},
     }]))
     assert run.rc == 0, run.output
-    assert (units / "shop@green.service.d" / "slot.conf").read_text().strip().endswith("Environment=PORT=8002")
+    dropin = (units / "shop@green.service.d" / "slot.conf").read_text()
+    assert "Environment=PORT=8002\n" in dropin and "Environment=BIND_ADDRESS=127.0.0.1\n" in dropin, dropin
     instance = units / "shop@green.service"
     shutil.copy(units / "shop@.service", instance)
     check = subprocess.run(["systemd-analyze", "verify", str(instance)], capture_output=True, text=True,

@@ -59,9 +59,14 @@ def _inventory_variables(generator, path):
     return keys, values
 
 
-@pytest.mark.parametrize("inventory", ["local", "staging", "production"])
+EXAMPLE_INVENTORIES = ["docs/examples/ports/inventory", "docs/examples/host_groups/inventory"]
+DEMO_INVENTORIES = ["inventory/local", "inventory/local_groups"]
+
+
+@pytest.mark.parametrize("inventory", [*DEMO_INVENTORIES, "inventory/staging", "inventory/production",
+                                       *EXAMPLE_INVENTORIES])
 def test_every_variable_an_inventory_sets_is_described(generator, spec, inventory):
-    folder = os.path.join(generator.ROOT, "inventory", inventory)
+    folder = os.path.join(generator.ROOT, inventory)
     files = sorted(glob.glob(os.path.join(folder, "*.yml")) + glob.glob(os.path.join(folder, "*_vars", "*.yml")))
     assert files
     keys, values = set(), set()
@@ -71,13 +76,13 @@ def test_every_variable_an_inventory_sets_is_described(generator, spec, inventor
         values |= file_values
     # a variable that no playbook reads is fine only as a helper the inventory's own values use
     unknown = sorted(k for k in keys - set(spec["variables"]) if k not in values)
-    assert not unknown, "inventory/%s sets %s, which no playbook reads: %s" % (inventory, ", ".join(unknown), SPEC_HINT)
+    assert not unknown, "%s sets %s, which no playbook reads: %s" % (inventory, ", ".join(unknown), SPEC_HINT)
 
 
-@pytest.mark.parametrize("inventory", ["staging", "production"])
+@pytest.mark.parametrize("inventory", ["inventory/staging", "inventory/production", *EXAMPLE_INVENTORIES])
 def test_example_inventories_set_every_required_variable(generator, spec, inventory):
     keys = set()
-    for path in glob.glob(os.path.join(generator.ROOT, "inventory", inventory, "**", "*.yml"), recursive=True):
+    for path in glob.glob(os.path.join(generator.ROOT, inventory, "**", "*.yml"), recursive=True):
         keys |= _inventory_variables(generator, path)[0]
     required = {v for v, info in spec["variables"].items() if info.get("required")} - {"shipyard_version"}
     assert sorted(required - keys) == []

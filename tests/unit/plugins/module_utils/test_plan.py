@@ -221,6 +221,64 @@ class TestRollback:
             plan.plan_rollback(params(purpose="rollback", to_slot="blue"), traffic(100, 0), [], HOSTS, NOW)
 
 
+GROUP_SLOTS = {"blue": {"group": "app_blue", "port": 8000}, "green": {"group": "app_green", "port": 8000}}
+GROUP_INVENTORY = {"all": ["b1", "b2", "g1", "g2", "lb"], "ungrouped": [], "app": ["b1", "b2", "g1", "g2"],
+                   "app_blue": ["b1", "b2"], "app_green": ["g1", "g2"], "router": ["lb"]}
+GROUP_HOSTS = [("b1", {"ansible_host": "10.0.1.1"}), ("b2", {"ansible_host": "10.0.1.2"}),
+               ("g1", {"ansible_host": "10.0.2.1"}), ("g2", {"shipyard_app_address": "10.0.2.2"})]
+
+
+def group_params(**more):
+    return params(**dict({"slots": GROUP_SLOTS, "strategy": "bluegreen", "ledger": ""}, **more))
+
+
+class TestHostGroupPlans:
+    def test_a_bad_layout_is_refused_before_anything_changes(self):
+        # every case is in test_topology.py; the plan (so the action plugin) raises them before any play runs
+        with pytest.raises(ConfigurationError, match=r"slot green's group app_green .shipyard_slots. has no hosts"):
+            plan.plan_deployment(group_params(), traffic(100, 0), [], GROUP_HOSTS, NOW,
+                                 groups=dict(GROUP_INVENTORY, app_green=[]))
+        with pytest.raises(ConfigurationError, match=r"not a group of the inventory .its groups: none"):
+            plan.plan_deployment(group_params(), traffic(100, 0), [], GROUP_HOSTS, NOW)
+
+    def test_release_goes_onto_the_idle_group_only(self):
+        planned = plan.plan_deployment(group_params(), traffic(100, 0), [], GROUP_HOSTS, NOW, groups=GROUP_INVENTORY)
+        assert planned["topology"] == "host_groups"
+        assert (planned["live_slot"], planned["idle_slot"]) == ("blue", "green")
+        assert planned["release_hosts"] == ["g1", "g2"]
+        assert planned["slots"]["blue"]["hosts"] == ["b1", "b2"]
+        assert planned["slot_urls"] == {"blue": ["http://10.0.1.1:8000", "http://10.0.1.2:8000"],
+                                        "green": ["http://10.0.2.1:8000", "http://10.0.2.2:8000"]}
+        assert planned["idle_health_targets"] == [
+            {"url": "http://10.0.2.1:8000/health", "json": {"version": "2.0.0"}},
+            {"url": "http://10.0.2.2:8000/health", "json": {"version": "2.0.0"}}]
+        assert planned["app_hosts"] == ["b1", "b2", "g1", "g2"]
+
+    def test_first_deployment_goes_onto_the_first_group(self):
+        planned = plan.plan_deployment(group_params(), traffic(0, 0), [], GROUP_HOSTS, NOW, groups=GROUP_INVENTORY)
+        assert planned["strategy"] == "direct" and planned["release_hosts"] == ["b1", "b2"]
+
+    def test_ports_release_onto_every_app_host(self):
+        slots = {"blue": {"port": 8001}, "green": {"port": 8002}}
+        planned = plan.plan_deployment(group_params(slots=slots), traffic(0, 100), [], GROUP_HOSTS, NOW,
+                                       groups=GROUP_INVENTORY)
+        assert planned["topology"] == "ports" and planned["release_hosts"] == ["b1", "b2", "g1", "g2"]
+        assert planned["slots"]["blue"]["hosts"] == ["b1", "b2", "g1", "g2"]
+        assert planned["idle_health_targets"][0] == {"url": "http://10.0.1.1:8001/health",
+                                                     "json": {"version": "2.0.0"}}
+
+    def test_rollback_returns_to_the_other_group(self):
+        records = deployment("d1", "1.0.0", "blue") + deployment("d2", "2.0.0", "green", start=1)
+        planned = plan.plan_rollback(group_params(purpose="rollback", version="", ledger="/srv/l.jsonl"),
+                                     traffic(0, 100), records, GROUP_HOSTS, NOW, groups=GROUP_INVENTORY)
+        assert planned["topology"] == "host_groups" and planned["release_hosts"] == []
+        assert (planned["live_slot"], planned["idle_slot"]) == ("green", "blue")
+        assert planned["health_targets"]["blue"] == [
+            {"url": "http://10.0.1.1:8000/health", "json": {"version": "1.0.0"}},
+            {"url": "http://10.0.1.2:8000/health", "json": {"version": "1.0.0"}}]
+        assert planned["slots"]["blue"]["hosts"] == ["b1", "b2"]
+
+
 def test_display_location():
     assert plan.display_location("inventory/local/../../.demo/reports") == ".demo/reports"
     assert plan.display_location("s3://bucket/a/../b") == "s3://bucket/a/../b"

@@ -249,3 +249,21 @@ def test_markdown_escapes_raw_html_from_names(view):
     assert "# &lt;img src=x onerror=alert(1)&gt;" in text
     assert "**Reason:** &lt;script&gt;x&lt;/script&gt; &amp; more" in text
     assert "&lt;b&gt;bold&lt;/b&gt; \\| piped" in text
+
+
+def test_host_group_report_names_the_topology_and_the_hosts_released():
+    steps = [(0, "started", {"strategy": "bluegreen", "live_slot": "blue", "idle_slot": "green",
+                             "topology": "host_groups"}),
+             (2, "release", {"slot": "green", "version": "2.0.0", "hosts": ["app3", "app4"]}),
+             (4, "succeeded", {"slot": "green"})]
+    records = [ledger.new_record("d", "staging", "shop", "2.0.0", name, data,
+                                 moment=T0 + datetime.timedelta(seconds=offset)) for offset, name, data in steps]
+    view = deployment_view(ledger.summarize(records, "d"))
+    assert view["topology"] == "host_groups" and view["release_hosts"] == ["app3", "app4"]
+    for text in (render_html(view), render_markdown(view)):
+        assert "host groups, release on app3, app4" in text
+        assert "version 2.0.0 on slot green of app3, app4" in text
+    # a ledger from before host groups: every slot was a port on every host
+    older = deployment_view(ledger.summarize([ledger.new_record("d", "staging", "shop", "2.0.0", "started", {
+        "strategy": "bluegreen", "live_slot": "blue", "idle_slot": "green"}, moment=T0)], "d"))
+    assert older["topology"] == "ports" and "| Topology | ports |" in render_markdown(older)
