@@ -116,6 +116,7 @@ options:
       haproxy:
         description:
           - Settings of the C(haproxy) source.
+          - Without them, and with O(driver=haproxy), the router's O(haproxy_socket) and O(haproxy_backend).
         type: dict
         suboptions:
           socket:

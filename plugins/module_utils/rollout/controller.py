@@ -39,7 +39,10 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.ledger import isof
 from ansible_collections.shipyard.deploy.plugins.module_utils.rollout import decision
 from ansible_collections.shipyard.deploy.plugins.module_utils.rollout.health_watch import HealthWatch
 from ansible_collections.shipyard.deploy.plugins.module_utils.rollout.recorder import LedgerRecorder
-from ansible_collections.shipyard.deploy.plugins.module_utils.rollout.samplers import build_sampler
+from ansible_collections.shipyard.deploy.plugins.module_utils.rollout.samplers import (
+    build_sampler,
+    with_router_defaults,
+)
 from ansible_collections.shipyard.deploy.plugins.module_utils.rollout.steps import (
     ON_INCONCLUSIVE,
     plan_steps,
@@ -90,7 +93,7 @@ class Rollout:
         strategy = params.get("strategy") or "canary"
         # the very first deployment has nothing to compare with or go back to
         self.strategy = strategy if self.live else "direct"
-        analysis = dict(params.get("analysis") or {})
+        analysis = with_router_defaults(params.get("analysis"), params)
         self.analysis = analysis
         self.rules = decision.rules_with_defaults(analysis.get("rules"))
         bake = dict(params.get("bake") or {})

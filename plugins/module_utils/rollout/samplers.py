@@ -100,7 +100,8 @@ class HAProxySampler(Sampler):
 
     def __init__(self, settings, slot_names, slot_servers=None, api=None):
         if api is None and not settings.get("socket"):
-            raise ConfigurationError("analysis.haproxy.socket is required with source=haproxy: the runtime API "
+            raise ConfigurationError("analysis.haproxy.socket is required with source=haproxy (unless the router "
+                                     "is HAProxy, whose haproxy_socket is then used): the runtime API "
                                      "address (a socket path or host:port)")
         self.api = api or RuntimeAPI(settings["socket"], timeout=settings.get("timeout") or 5.0)
         self.backend = settings.get("backend") or "app"
@@ -279,6 +280,21 @@ class ProbeSampler(Sampler):
         for thread in self.threads:
             thread.join(timeout=10)
         self.session.close()
+
+
+def with_router_defaults(analysis, router_params):
+    """``analysis`` with the HAProxy source's runtime API taken from the router when it names none.
+
+    With ``driver: haproxy`` the router's own ``haproxy_socket`` and ``haproxy_backend`` are the
+    counters to read, so ``analysis: {source: haproxy}`` needs no second copy of them.
+    """
+    analysis = dict(analysis or {})
+    if (analysis.get("source") or "haproxy") != "haproxy" or analysis.get("haproxy"):
+        return analysis
+    if (router_params or {}).get("driver") == "haproxy" and router_params.get("haproxy_socket"):
+        analysis["haproxy"] = {"socket": router_params["haproxy_socket"],
+                               "backend": router_params.get("haproxy_backend") or "app"}
+    return analysis
 
 
 def build_sampler(analysis, slot_names, router_slots=None, slot_urls=None):

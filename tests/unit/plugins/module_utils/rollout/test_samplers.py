@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ansible_collections.shipyard.deploy.plugins.module_utils.rollout.samplers import HAProxySampler
+from ansible_collections.shipyard.deploy.plugins.module_utils.rollout.samplers import (
+    HAProxySampler,
+    with_router_defaults,
+)
 
 
 def row(server, ok, errors, rtime):
@@ -59,3 +62,15 @@ def test_reset_starts_the_totals_again():
     s.sample()
     s.reset()
     assert s.sample()["canary"]["total"]["requests"] == 20
+
+
+def test_haproxy_source_reads_the_routers_runtime_api_when_it_names_none():
+    router = {"driver": "haproxy", "haproxy_socket": "/run/haproxy/admin.sock", "haproxy_backend": "shop"}
+    assert with_router_defaults({"source": "haproxy", "window": 60}, router)["haproxy"] == {
+        "socket": "/run/haproxy/admin.sock", "backend": "shop"}
+    assert with_router_defaults({}, router)["haproxy"]["socket"] == "/run/haproxy/admin.sock"  # haproxy is the default
+    given = {"source": "haproxy", "haproxy": {"socket": "127.0.0.1:9999", "backend": "app"}}
+    assert with_router_defaults(given, router) == given  # what the user gave wins
+    assert "haproxy" not in with_router_defaults({"source": "probe"}, router)
+    # nginx or ALB routers have no HAProxy counters: the sampler's own error says what to set
+    assert not with_router_defaults({"source": "haproxy"}, {"driver": "nginx"}).get("haproxy")
