@@ -25,16 +25,21 @@ UNBOUNDED_STRINGS = {"text", "varchar"}
 def type_signature(type_node):
     """``(name, (typmods...))`` of a TypeName's fields, e.g. ``("varchar", (50,))``; None for
     arrays or %TYPE (not modelled), or typmods other than integer constants."""
-    if type_node is None or not type_node.get("names") or type_node.get("arrayBounds") \
-            or type_node.get("pct_type"):
+    if type_node is None:
         return None
+    names = type_node.get("names")
+    if not names or type_node.get("arrayBounds") or type_node.get("pct_type"):
+        return None
+    typmods = type_node.get("typmods")
+    if not typmods:  # most columns: called for each one the files create
+        return last_name(names), ()
     mods = []
-    for mod in type_node.get("typmods", ()):
+    for mod in typmods:
         value = mod.get("A_Const", {}).get("ival")  # {"ival": 50}; {} is 0
         if value is None:
             return None
         mods.append(value.get("ival", 0))
-    return last_name(type_node["names"]), tuple(mods)
+    return last_name(names), tuple(mods)
 
 
 def widens(old, new):
@@ -59,8 +64,12 @@ def widens(old, new):
 
 
 def _not_null(coldef):
-    return bool(coldef.get("is_not_null")) or any(
-        c["Constraint"]["contype"] in ("CONSTR_NOTNULL", "CONSTR_PRIMARY") for c in coldef.get("constraints", ()))
+    if coldef.get("is_not_null"):
+        return True
+    for constraint in coldef.get("constraints", ()):  # a loop, not any(): this runs for every column
+        if constraint["Constraint"]["contype"] in ("CONSTR_NOTNULL", "CONSTR_PRIMARY"):
+            return True
+    return False
 
 
 class SchemaModel:
