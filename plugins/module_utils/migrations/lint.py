@@ -307,12 +307,11 @@ def _references_existing(node, ctx):
     EXCLUSIVE) or its parent (PARTITION OF: ACCESS EXCLUSIVE; INHERITS), unless the script
     created them."""
     targets = [relname(parent["RangeVar"]) for parent in node.get("inhRelations", ())]
-    for element in node.get("tableElts", ()):
-        kind, fields = node_of(element)
-        constraints = fields.get("constraints", ()) if kind == "ColumnDef" else [element]
-        for constraint in constraints:
-            kind, fields = node_of(constraint)
-            if kind == "Constraint" and fields["contype"] == "CONSTR_FOREIGN":
+    for element in node.get("tableElts", ()):  # {"ColumnDef": ...}, {"Constraint": ...}, {"TableLikeClause": ...}
+        coldef = element.get("ColumnDef")
+        for constraint in coldef.get("constraints", ()) if coldef is not None else (element,):
+            fields = constraint.get("Constraint")
+            if fields is not None and fields["contype"] == "CONSTR_FOREIGN":
                 targets.append(relname(fields.get("pktable")))
     return [t for t in targets if t not in ctx.created]
 

@@ -72,6 +72,11 @@ def _not_null(coldef):
     return False
 
 
+def _column(coldef):
+    """What the model knows of a column, from its ColumnDef's fields."""
+    return {"type": type_signature(coldef.get("typeName")), "not_null": _not_null(coldef)}
+
+
 class SchemaModel:
     """Columns of the tables the linted files created: ``{table: {column: {type, not_null}}}``.
 
@@ -86,24 +91,25 @@ class SchemaModel:
         return self.tables.get(table, {}).get(column)
 
     def _add_column(self, table, coldef):
-        self.tables.setdefault(table, {})[coldef.get("colname")] = {
-            "type": type_signature(coldef.get("typeName")), "not_null": _not_null(coldef)}
+        self.tables.setdefault(table, {})[coldef.get("colname")] = _column(coldef)
 
     def apply(self, kind, node):
         """Update the model with one statement, its ``kind`` and fields (called after the
         statement was linted)."""
         if kind == "CreateStmt" and node.get("relation") is not None:
             table = relname(node["relation"])
-            self.tables[table] = {}
+            columns = self.tables[table] = {}
             for element in node.get("tableElts", ()):
+                coldef = element.get("ColumnDef")  # each element is {"ColumnDef": ...} or {"Constraint": ...}
+                if coldef is not None:
+                    columns[coldef.get("colname")] = _column(coldef)
+                    continue
                 element_kind, fields = node_of(element)
-                if element_kind == "ColumnDef":
-                    self._add_column(table, fields)
-                elif element_kind == "Constraint" and fields["contype"] == "CONSTR_PRIMARY":
+                if element_kind == "Constraint" and fields["contype"] == "CONSTR_PRIMARY":
                     for key in fields.get("keys", ()):
                         name = key["String"].get("sval", "")
-                        if name in self.tables[table]:
-                            self.tables[table][name]["not_null"] = True
+                        if name in columns:
+                            columns[name]["not_null"] = True
         elif kind == "AlterTableStmt" and node.get("relation") is not None:
             self._alter(relname(node["relation"]), node.get("cmds", ()))
         elif kind == "RenameStmt":
