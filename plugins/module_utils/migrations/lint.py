@@ -483,8 +483,8 @@ def collect_sql_files(paths):
         if os.path.isdir(path):
             for root, dirs, names in os.walk(path):
                 dirs.sort(key=natural_key)
-                files.extend(os.path.join(root, n) for n in sorted([n for n in names if n.endswith(".sql")],
-                                                                    key=natural_key))
+                sql_names = [n for n in names if n.endswith(".sql")]
+                files.extend(os.path.join(root, n) for n in sorted(sql_names, key=natural_key))
         elif os.path.isfile(path):
             files.append(path)
         else:
