@@ -17,6 +17,7 @@ Suppression: a comment right before the statement,
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 
@@ -61,6 +62,7 @@ NON_VOLATILE_FUNCTIONS = {
     "to_json", "array_fill", "format",
 }
 SERIAL_TYPES = {"serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"}
+DIGIT_RUNS_RE = re.compile(r"(\d+)")
 SUPPRESS_RE = re.compile(
     r"--\s*shipyard:\s*ignore\s+(?P<rules>[a-z_]+(?:\s*,\s*[a-z_]+)*)(?:\s+reason:\s*(?P<reason>\S.*))?",
     re.IGNORECASE,
@@ -305,12 +307,11 @@ def _references_existing(node, ctx):
     EXCLUSIVE) or its parent (PARTITION OF: ACCESS EXCLUSIVE; INHERITS), unless the script
     created them."""
     targets = [relname(parent["RangeVar"]) for parent in node.get("inhRelations", ())]
-    for element in node.get("tableElts", ()):
-        kind, fields = node_of(element)
-        constraints = fields.get("constraints", ()) if kind == "ColumnDef" else [element]
-        for constraint in constraints:
-            kind, fields = node_of(constraint)
-            if kind == "Constraint" and fields["contype"] == "CONSTR_FOREIGN":
+    for element in node.get("tableElts", ()):  # {"ColumnDef": ...}, {"Constraint": ...}, {"TableLikeClause": ...}
+        coldef = element.get("ColumnDef")
+        for constraint in coldef.get("constraints", ()) if coldef is not None else (element,):
+            fields = constraint.get("Constraint")
+            if fields is not None and fields["contype"] == "CONSTR_FOREIGN":
                 targets.append(relname(fields.get("pktable")))
     return [t for t in targets if t not in ctx.created]
 
@@ -379,12 +380,12 @@ def _statement_findings(kind, node, ctx):
     return found
 
 
-def _record_effects(kind, node, ctx):
-    """After a statement: what it created (new relations and objects) and the schema model."""
+def _record_effects(kind, node, ctx, defined):
+    """After a statement: what it created (new relations, ``defined``: the object from
+    _defined_object) and the schema model."""
     created = _created_relation(kind, node)
     if created:
         ctx.created.add(created)
-    defined = _defined_object(kind, node)
     if defined:
         ctx.defined.add(defined)
     ctx.model.apply(kind, node)
@@ -393,7 +394,9 @@ def _record_effects(kind, node, ctx):
 def _suppressions(leading):
     """{rule: reason or None} from the comments right before a statement."""
     found = {}
-    for match in SUPPRESS_RE.finditer(leading or ""):
+    if not leading or (leading.isascii() and "shipyard" not in leading.lower()):
+        return found  # most statements: no comment can match (re's case folding is wider outside ASCII)
+    for match in SUPPRESS_RE.finditer(leading):
         reason = (match.group("reason") or "").strip() or None
         for rule in re.split(r"\s*,\s*", match.group("rules").strip()):
             found[rule.lower()] = reason
@@ -433,11 +436,8 @@ def lint_script(sql, source, runner_sets_lock_timeout=False, transactional=None,
     if transactional is None:
         transactional = no_transaction_marker(sql, path) is None
     statements = split_statements(up_section(sql), source)
-    definitions = []
-    for index, statement in enumerate(statements):
-        defined = _defined_object(statement.kind, statement.node)
-        if defined:
-            definitions.append((index, *defined))
+    defined = [_defined_object(statement.kind, statement.node) for statement in statements]
+    definitions = [(index, *d) for index, d in enumerate(defined) if d]
     ctx = _Context(transactional, model if model is not None else schema_model.SchemaModel(), definitions)
     ctx.lock_timeout_set = bool(runner_sets_lock_timeout)
     findings = []
@@ -449,7 +449,9 @@ def lint_script(sql, source, runner_sets_lock_timeout=False, transactional=None,
         if not ctx.lock_timeout_set and not lock_reported and _is_ddl_needing_lock(kind, node, ctx):
             found.append(("missing_lock_timeout", "lock_without_timeout"))
             lock_reported = True
-        _record_effects(kind, node, ctx)
+        _record_effects(kind, node, ctx, defined[index])
+        if not found:
+            continue
         suppressions = _suppressions(statement.leading)
         seen = set()
         for rule, operation in found:
@@ -470,7 +472,7 @@ def lint_script(sql, source, runner_sets_lock_timeout=False, transactional=None,
 
 def natural_key(name):
     """Sort key putting ``V2__x.sql`` before ``V10__x.sql`` (digit runs compare as numbers)."""
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part]
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in DIGIT_RUNS_RE.split(name) if part]
 
 
 def collect_sql_files(paths):
@@ -481,7 +483,8 @@ def collect_sql_files(paths):
         if os.path.isdir(path):
             for root, dirs, names in os.walk(path):
                 dirs.sort(key=natural_key)
-                files.extend(os.path.join(root, n) for n in sorted(names, key=natural_key) if n.endswith(".sql"))
+                sql_names = [n for n in names if n.endswith(".sql")]
+                files.extend(os.path.join(root, n) for n in sorted(sql_names, key=natural_key))
         elif os.path.isfile(path):
             files.append(path)
         else:
@@ -511,15 +514,23 @@ def lint_service(params, check_mode, diff_mode):
     findings, linted = [], []
     model = schema_model.SchemaModel()  # what the files so far say about each column
     sources = [(f, None) for f in files] + ([("<sql>", params["sql"])] if params.get("sql") else [])
-    for source, text in sources:
-        linted.append(source)
-        try:
-            # Each file on its own: one that cannot be read or parsed is a finding, not the end.
-            text = read_sql(source) if text is None else text
-            findings.extend(lint_script(text, source, sets_lock_timeout, transactional, disabled,
-                                        path=None if source == "<sql>" else source, model=model))
-        except SqlFileError as exc:
-            findings.append(invalid_file_finding(exc))
+    # The parse trees are acyclic and freed by reference counting as each file is done; the cyclic
+    # collector would only scan them again and again while they live (a few ms per run).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for source, text in sources:
+            linted.append(source)
+            try:
+                # Each file on its own: one that cannot be read or parsed is a finding, not the end.
+                text = read_sql(source) if text is None else text
+                findings.extend(lint_script(text, source, sets_lock_timeout, transactional, disabled,
+                                            path=None if source == "<sql>" else source, model=model))
+            except SqlFileError as exc:
+                findings.append(invalid_file_finding(exc))
+    finally:
+        if collecting:
+            gc.enable()
     active = [f for f in findings if not f["suppressed"]]
     block_on = params.get("block_on") or "breaking"
     rule_filter = set(params.get("block_on_rules") or ())

@@ -25,16 +25,21 @@ UNBOUNDED_STRINGS = {"text", "varchar"}
 def type_signature(type_node):
     """``(name, (typmods...))`` of a TypeName's fields, e.g. ``("varchar", (50,))``; None for
     arrays or %TYPE (not modelled), or typmods other than integer constants."""
-    if type_node is None or not type_node.get("names") or type_node.get("arrayBounds") \
-            or type_node.get("pct_type"):
+    if type_node is None:
         return None
+    names = type_node.get("names")
+    if not names or type_node.get("arrayBounds") or type_node.get("pct_type"):
+        return None
+    typmods = type_node.get("typmods")
+    if not typmods:  # most columns: called for each one the files create
+        return last_name(names), ()
     mods = []
-    for mod in type_node.get("typmods", ()):
+    for mod in typmods:
         value = mod.get("A_Const", {}).get("ival")  # {"ival": 50}; {} is 0
         if value is None:
             return None
         mods.append(value.get("ival", 0))
-    return last_name(type_node["names"]), tuple(mods)
+    return last_name(names), tuple(mods)
 
 
 def widens(old, new):
@@ -59,8 +64,17 @@ def widens(old, new):
 
 
 def _not_null(coldef):
-    return bool(coldef.get("is_not_null")) or any(
-        c["Constraint"]["contype"] in ("CONSTR_NOTNULL", "CONSTR_PRIMARY") for c in coldef.get("constraints", ()))
+    if coldef.get("is_not_null"):
+        return True
+    for constraint in coldef.get("constraints", ()):  # a loop, not any(): this runs for every column
+        if constraint["Constraint"]["contype"] in ("CONSTR_NOTNULL", "CONSTR_PRIMARY"):
+            return True
+    return False
+
+
+def _column(coldef):
+    """What the model knows of a column, from its ColumnDef's fields."""
+    return {"type": type_signature(coldef.get("typeName")), "not_null": _not_null(coldef)}
 
 
 class SchemaModel:
@@ -77,24 +91,25 @@ class SchemaModel:
         return self.tables.get(table, {}).get(column)
 
     def _add_column(self, table, coldef):
-        self.tables.setdefault(table, {})[coldef.get("colname")] = {
-            "type": type_signature(coldef.get("typeName")), "not_null": _not_null(coldef)}
+        self.tables.setdefault(table, {})[coldef.get("colname")] = _column(coldef)
 
     def apply(self, kind, node):
         """Update the model with one statement, its ``kind`` and fields (called after the
         statement was linted)."""
         if kind == "CreateStmt" and node.get("relation") is not None:
             table = relname(node["relation"])
-            self.tables[table] = {}
+            columns = self.tables[table] = {}
             for element in node.get("tableElts", ()):
+                coldef = element.get("ColumnDef")  # each element is {"ColumnDef": ...} or {"Constraint": ...}
+                if coldef is not None:
+                    columns[coldef.get("colname")] = _column(coldef)
+                    continue
                 element_kind, fields = node_of(element)
-                if element_kind == "ColumnDef":
-                    self._add_column(table, fields)
-                elif element_kind == "Constraint" and fields["contype"] == "CONSTR_PRIMARY":
+                if element_kind == "Constraint" and fields["contype"] == "CONSTR_PRIMARY":
                     for key in fields.get("keys", ()):
                         name = key["String"].get("sval", "")
-                        if name in self.tables[table]:
-                            self.tables[table][name]["not_null"] = True
+                        if name in columns:
+                            columns[name]["not_null"] = True
         elif kind == "AlterTableStmt" and node.get("relation") is not None:
             self._alter(relname(node["relation"]), node.get("cmds", ()))
         elif kind == "RenameStmt":

@@ -57,8 +57,8 @@ def decode_sql(data, source):
 def read_bytes(path):
     """The bytes of a migration file (ConfigurationError naming it when unreadable)."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        with open(path, "rb", buffering=0) as handle:  # unbuffered: one read of the whole file
+            return handle.readall()
     except OSError as exc:
         raise ConfigurationError(
             "cannot read migration file %s: %s; check that it exists and is readable" % (path, exc.strerror)

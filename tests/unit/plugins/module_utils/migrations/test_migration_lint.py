@@ -20,6 +20,10 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.lint im
     lint_service,
 )
 from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.markers import (
+    GOOSE_DOWN_RE,
+    GOOSE_NO_TX_RE,
+    GOOSE_UP_RE,
+    _goose_annotations,
     no_transaction_marker,
     up_section,
 )
@@ -408,6 +412,31 @@ def test_markers_are_found_in_any_case_in_ascii_and_other_text(text, runner, tai
     # always runs them: both must give the same answer.
     assert no_transaction_marker(text + tail) == runner
     assert up_section("-- +Goose UP\nSELECT 1;\n-- +GOOSE down\nDROP TABLE t;\n" + tail).count("DROP") == 0
+
+
+@pytest.mark.parametrize("text", [
+    "-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT 2;\n",
+    "-- +GOOSE UP\n--\t+goose   down\n-- +goose NO   TRANSACTION\n-- +goose no transaction\n",
+    "--\n+goose up\n--\n+goose down\n",  # \s matches the line break: the mark starts a line earlier
+    "x-- +goose up\n -- +goose down\n---+goose up\n-- +goose upx\n-- +goose downtown\n+goose up\n",
+    "+goose\n-- +goose up -- +goose down\n-- +goose\nup\n",
+])
+def test_goose_marks_are_the_ones_a_whole_text_scan_finds(text):
+    # In ASCII text the goose patterns are tried only three characters before each "+goose".
+    for pattern in (GOOSE_UP_RE, GOOSE_DOWN_RE, GOOSE_NO_TX_RE):
+        expected = [m.span() for m in pattern.finditer(text)]
+        assert [m.span() for m in _goose_annotations(pattern, text, text.lower())] == expected
+        assert [m.span() for m in _goose_annotations(pattern, text, None)] == expected
+
+
+@pytest.mark.parametrize("comment", [
+    "-- SHIPYARD:IGNORE DROP_COLUMN reason: upper case",
+    "-- \u017fhipyard:ignore drop_column reason: a long s, which re matches as s",
+])
+def test_a_suppression_is_found_in_any_case(comment):
+    # ASCII comments are searched for "shipyard" before the regular expression; other text is not.
+    findings = lint_script(comment + "\nALTER TABLE u DROP COLUMN c;\n", "x.sql", runner_sets_lock_timeout=True)
+    assert [(f["rule"], f["suppressed"]) for f in findings] == [("drop_column", True)]
 
 
 def test_a_long_operator_chain_is_linted_not_a_crash():
