@@ -1,7 +1,7 @@
 """shipyard demo shop: the small application `make demo` deploys.
 
 One process per slot.  Configuration comes from the environment (the slot's service manager
-loads the shared 0600 env file): ``PORT``, ``SLOT``, ``DATABASE_URL`` (libpq URI; its password is
+loads the shared 0600 env file): ``PORT``, ``BIND_ADDRESS`` (default 127.0.0.1), ``SLOT``, ``DATABASE_URL`` (libpq URI; its password is
 never printed), ``LOG_LEVEL``.  The release directory holds ``VERSION`` and ``release.json``.
 
 - ``GET /health``: ``{"status", "version", "slot", "database"}``; 200 when the database answers
@@ -93,7 +93,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     port = int(os.environ.get("PORT", "8000"))
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = ThreadingHTTPServer((os.environ.get("BIND_ADDRESS", "127.0.0.1"), port), Handler)
     server.daemon_threads = True
     server.serve_forever()
 
