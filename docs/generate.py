@@ -468,7 +468,9 @@ def playbook_usage(name):
                 elif short in ("include_tasks", "import_tasks"):
                     # relative to the playbook's directory, as Ansible resolves them from a play
                     target = value.get("file") if isinstance(value, dict) else value
-                    pending.append(os.path.join(ROOT, "playbooks", target))
+                    # a templated file (a hook: the user's own task file) is not the collection's to read
+                    if "{{" not in target:
+                        pending.append(os.path.join(ROOT, "playbooks", target))
     return Usage(frozenset(referenced), frozenset(defined), tuple(imports), frozenset(exports))
 
 

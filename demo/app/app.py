@@ -1,8 +1,9 @@
 """shipyard demo shop: the small application `make demo` deploys.
 
 One process per slot.  Configuration comes from the environment (the slot's service manager
-loads the shared 0600 env file): ``PORT``, ``BIND_ADDRESS`` (default 127.0.0.1), ``SLOT``, ``DATABASE_URL`` (libpq URI; its password is
-never printed), ``LOG_LEVEL``.  The release directory holds ``VERSION`` and ``release.json``.
+loads the shared 0600 env file): ``PORT``, ``BIND_ADDRESS`` (default 127.0.0.1), ``SLOT``,
+``DATABASE_URL`` (libpq URI; its password is never printed), ``LOG_LEVEL``.  The release
+directory holds ``VERSION`` and ``release.json``.
 
 - ``GET /health``: ``{"status", "version", "slot", "database"}``; 200 when the database answers
   and has the schema this version expects (``release.json: requires_table``), else 503.

@@ -19,7 +19,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils import ledger as l
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.shipyard.deploy.plugins.module_utils.storage import display_location
 
-STRATEGIES = ("direct", "bluegreen", "canary")
+STRATEGIES = ("direct", "bluegreen", "canary", "rolling")
 PURPOSES = ("deploy", "rollback")
 DEFAULT_HEALTH_PATH = "/health"
 ADDRESS_VARIABLE = "shipyard_app_address"
@@ -44,6 +44,7 @@ def argument_spec():
         report_dest=dict(type="str", default=""),
         to_slot=dict(type="str", default=""),
         emergency=dict(type="bool", default=False),
+        rolling=dict(type="dict", default={}),
     )
 
 

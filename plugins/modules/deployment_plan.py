@@ -86,9 +86,12 @@ options:
     type: str
     default: ""
   strategy:
-    description: Strategy asked for (C(shipyard_strategy)); C(plan.strategy) is C(direct) on a first deployment.
+    description:
+      - Strategy asked for (C(shipyard_strategy)); C(plan.strategy) is C(direct) on a first deployment.
+      - C(rolling) upgrades each app host's one copy in place, batch by batch (see O(rolling) and docs/rolling.md);
+        O(slots) then names exactly one slot.
     type: str
-    choices: [direct, bluegreen, canary]
+    choices: [direct, bluegreen, canary, rolling]
     default: bluegreen
   health_path:
     description: Health endpoint of the application (C(shipyard_health_path)).
@@ -123,6 +126,17 @@ options:
     description: With O(purpose=rollback), plan even when the ledger says the slot runs another version.
     type: bool
     default: false
+  rolling:
+    description:
+      - "With O(strategy=rolling), its options (C(shipyard_rolling)) - C(batch) (hosts per batch: a count, a
+        percentage such as C(25%), or a list of them whose last entry repeats; default 1), C(max_fail_percentage)
+        (share of all app hosts that may fail with the roll going on, rounded down; default 0),
+        C(drain_timeout) (seconds a member drains at the router; default 30), C(health_timeout) (seconds each
+        upgraded host has to answer healthy; default 60)."
+      - Each app host's router member is its host variable C(shipyard_router_member), else the inventory name
+        (HAProxy server) or C(address:port) (nginx, ALB); every member must exist at the router.
+    type: dict
+    default: {}
 seealso:
   - module: shipyard.deploy.traffic_info
   - module: shipyard.deploy.deployment_record
@@ -168,6 +182,10 @@ plan:
       C(app_hosts), C(slots) (per slot C(port), C(urls) - one base URL per app host - and C(health_targets)),
       C(slot_urls), C(idle_health_targets), C(record) (M(shipyard.deploy.deployment_record) options of this
       deployment, without AWS credentials), C(report_dest), C(warnings).
+    - With O(strategy=rolling) also C(rolling) - C(slot), C(port), C(batches) (inventory names per batch),
+      C(serial) (their sizes, for a play's C(serial)), C(max_fail_percentage), C(max_failures), C(drain_timeout),
+      C(health_timeout), and per host C(members), C(urls), C(health_targets) and C(previous_versions) (the
+      ledger's last C(rolling) record); C(live_slot) and C(idle_slot) are both the one slot.
     - To roll back also C(target_version), C(health_targets) per slot and C(backup_id) (of the deployment rolled
       back, which C(deployment_id), C(version) and C(record) name; empty when the ledger knows none).
   returned: success

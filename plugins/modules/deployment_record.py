@@ -60,14 +60,16 @@ options:
       - Event to append. Without it the module only answers queries.
     type: str
     choices: [started, evidence, preflight, backup, migration, release, health, analysis, traffic_step, approval,
-              bake, succeeded, failed, rolled_back, note]
+              bake, succeeded, failed, rolled_back, note, rolling]
   data:
     description:
       - Details of the event, for example C(backup_id), a traffic step's weights and analysis verdict,
         or a rollback's C(reason); an C(analysis) event holds one canary analysis window (C(percent),
         C(attempt), C(verdict), C(reason), C(checks), C(measurements), C(window)) as the deploy report
         draws it; an C(evidence) event holds the verdict of M(shipyard.deploy.release_evidence) (C(verdict),
-        C(enforce), C(rules)). Never put secrets here.
+        C(enforce), C(rules)); a C(rolling) event holds one batch of a rolling deployment or its end
+        (C(host_versions) - which app host runs which version - C(upgraded), C(failed), C(reverted)). Never put
+        secrets here.
     type: dict
     default: {}
   event_id:
