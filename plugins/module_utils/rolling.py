@@ -216,7 +216,10 @@ def plan_rolling(params, traffic, records, hosts_vars, moment):
         "strategy": "rolling",
         "requested_strategy": "rolling",
         "app_hosts": hosts,
-        "slots": {slot: {"port": port, "urls": [urls[h] for h in hosts],
+        # the host-group topology's keys: every app host gets the release (in its own time)
+        "topology": "ports",
+        "release_hosts": hosts,
+        "slots": {slot: {"port": port, "hosts": hosts, "urls": [urls[h] for h in hosts],
                          "health_targets": [t for h in hosts for t in targets[h]]}},
         "slot_urls": {slot: [urls[h] for h in hosts]},
         "idle_health_targets": [t for h in hosts for t in targets[h]],

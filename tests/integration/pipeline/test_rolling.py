@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 
@@ -154,6 +155,14 @@ class Fleet:
         router = HAProxyRouter(self.proxy.admin_socket, "app")
         return {name: row["state"] for name, row in router.read_members().items()}
 
+    def app_pid(self, host):
+        """The pid supervisord runs the host's slot under (a restart changes it)."""
+        conf = os.path.join(self.host_root(host), "supervisor", "supervisord.conf")
+        supervisorctl = os.path.join(os.path.dirname(sys.executable), "supervisorctl")
+        answer = subprocess.run([supervisorctl, "-c", conf, "pid", "shop-app"], capture_output=True, text=True,
+                                check=False)
+        return answer.stdout.strip()
+
     def ledger(self):
         path = os.path.join(self.root, "ledger.jsonl")
         if not os.path.exists(path):
@@ -233,6 +242,8 @@ def test_rolls_two_versions_across_four_hosts_under_load(fleet):
 
 def test_a_failing_third_host_stops_the_roll_and_the_upgraded_hosts_go_back(fleet):
     fleet.broken = {"web_3"}
+    untouched_pid = fleet.app_pid("web_4")
+    assert untouched_pid.isdigit(), untouched_pid
     load = LoadGenerator(fleet.proxy.url, concurrency=4, duration=300, max_requests=10**7, rate=60).start()
     try:
         run = fleet.run("2.1.0")
@@ -249,9 +260,10 @@ def test_a_failing_third_host_stops_the_roll_and_the_upgraded_hosts_go_back(flee
     assert fleet.versions() == dict.fromkeys(HOSTS, "2.0.0")
     assert fleet.router_states() == dict.fromkeys(HOSTS, "ready")
     # web_4 was never touched: no drain, no restart
-    drained = [m["name"] for r in run.results if r["task"] == "Drain the batch's members at the router"
-               for m in r["result"]["members"]]
+    drains = [r["result"] for r in run.results if r["task"] == "Drain the batch's members at the router"]
+    drained = [m["name"] for result in drains for m in result["members"]]
     assert drained == ["web_1", "web_2", "web_3"]
+    assert fleet.app_pid("web_4") == untouched_pid
     final = fleet.last_rolling_record()
     assert final["outcome"] == "failed" and final["host_versions"] == dict.fromkeys(HOSTS, "2.0.0")
     assert final["reverted"] == ["web_1", "web_2", "web_3"] and final["untouched"] == ["web_4"], final

@@ -29,9 +29,9 @@ def router_members(*names):
     return {"member_states": {"web": {name: "ready" for name in names}}}
 
 
-def plan(hosts=HOSTS, records=(), traffic=None, **more):
+def plan(hosts=None, records=(), traffic=None, **more):
     return rolling.plan_rolling(params(**more), traffic if traffic is not None else router_members(*NAMES),
-                                list(records), hosts, NOW)
+                                list(records), hosts or HOSTS, NOW)
 
 
 # --- batches ----------------------------------------------------------------------------------------
@@ -85,7 +85,8 @@ def test_plan_has_batches_members_urls_and_health_checks_per_host():
     assert roll["health_targets"]["web2"] == [{"url": "http://10.0.0.12:8000/health", "json": {"version": "2.0.0"}}]
     assert roll["max_failures"] == 1 and roll["drain_timeout"] == 30
     assert planned["record"]["deployment_id"] == "shop-production-20261201T230000Z"
-    assert planned["app_hosts"] == NAMES and len(planned["idle_health_targets"]) == 4
+    assert planned["app_hosts"] == planned["release_hosts"] == planned["slots"]["app"]["hosts"] == NAMES
+    assert len(planned["idle_health_targets"]) == 4
 
 
 @pytest.mark.parametrize("percent, tolerated", [(0, 0), (24, 0), (25, 1), (49, 1), (50, 2), (74, 2), (100, 4)])
