@@ -323,8 +323,8 @@ def finish(rolling, state, version, found):
     after the revert (``version``: what its slot points at; ``back``: ``{ok, reason}`` of its revert, if any).
 
     ``outcome``: ``succeeded`` when every batch ran (tolerated failures went back), else ``failed``;
-    ``enable``: members of the hosts that went back and answered healthy; ``message``: what happened and
-    where each host stands; ``record``: the ledger's ``rolling`` data (``host_versions``: who runs what).
+    ``message``: what happened and where each host stands; ``record``: the ledger's ``rolling`` data
+    (``host_versions``: who runs what).
     """
     state = dict(new_state(), **(state or {}))
     hosts = [h for batch in rolling["batches"] for h in batch]
@@ -367,7 +367,7 @@ def finish(rolling, state, version, found):
               + list(state["cannot_revert"]), "untouched": untouched,
               "batches_done": state["batches_done"], "batches": len(rolling["batches"])}
     return {"outcome": outcome, "message": head + (". " + ". ".join(parts) if parts else ""), "record": record,
-            "host_versions": host_versions, "enable": [rolling["members"][h] for h in back_ok]}
+            "host_versions": host_versions}
 
 
 def gate_service(params, check_mode, diff_mode):

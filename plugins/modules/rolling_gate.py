@@ -79,11 +79,6 @@ state:
       hosts with no previous release), C(passed) (hosts of this batch that passed).
   returned: phase is batch
   type: dict
-enable:
-  description: With O(phase=finish), the members of the hosts that went back and answered healthy, to enable.
-  returned: phase is finish
-  type: list
-  elements: str
 outcome:
   description: C(succeeded) (every batch ran; tolerated failures went back) or C(failed) (the roll stopped).
   returned: phase is finish

@@ -239,7 +239,7 @@ def test_finish_of_a_stopped_roll_says_who_failed_went_back_and_was_not_upgraded
     roll_plan, states = roll([[passed("web1")], [passed("web2")], [failed("web3")]])
     ended = rolling.finish(roll_plan, states[-1], "2.0.0",
                            found(dict.fromkeys(NAMES, "1.0.0"), back=("web1", "web2", "web3")))
-    assert ended["outcome"] == "failed" and ended["enable"] == ["web1", "web2", "web3"]
+    assert ended["outcome"] == "failed" and ended["record"]["reverted"] == ["web1", "web2", "web3"]
     assert ended["message"] == (
         "rolling deployment of 2.0.0 stopped after batch 3 of 4: 1 host(s) failed, max_fail_percentage 0 tolerates "
         "0. web3 failed: Check the upgraded host's health: unhealthy. back on the previous release and enabled: "
@@ -265,7 +265,7 @@ def test_finish_reports_a_host_that_could_not_go_back_and_keeps_it_out():
     outcomes = found({"web1": "1.0.0", "web2": "2.0.0", "web3": "1.0.0", "web4": "1.0.0"}, back=("web1",))
     outcomes[1]["back"] = {"ok": False, "reason": "Check the host's health on the previous release: timeout"}
     ended = rolling.finish(roll_plan, states[-1], "2.0.0", outcomes)
-    assert ended["enable"] == ["web1"] and ended["record"]["not_reverted"] == ["web2"]
+    assert ended["record"]["reverted"] == ["web1"] and ended["record"]["not_reverted"] == ["web2"]
     assert "could not go back, left out of the router: web2: Check the host's health" in ended["message"]
 
 
@@ -273,7 +273,7 @@ def test_finish_of_a_clean_roll_and_the_service():
     roll_plan, states = roll([[passed(h)] for h in NAMES])
     ended = rolling.finish(roll_plan, states[-1], "2.0.0", found(dict.fromkeys(NAMES, "2.0.0")))
     assert ended["outcome"] == "succeeded" and ended["message"] == "rolled 2.0.0 onto 4 of 4 hosts"
-    assert ended["enable"] == [] and ended["record"]["upgraded"] == NAMES
+    assert ended["record"]["reverted"] == [] and ended["record"]["upgraded"] == NAMES
     full = plan()
     answer = rolling.gate_service({"phase": "batch", "plan": full, "state": {}, "outcomes": [passed("web1")]},
                                   False, False)
