@@ -264,6 +264,11 @@ def test_a_failing_third_host_stops_the_roll_and_the_upgraded_hosts_go_back(flee
     drained = [m["name"] for result in drains for m in result["members"]]
     assert drained == ["web_1", "web_2", "web_3"]
     assert fleet.app_pid("web_4") == untouched_pid
+    # the hosts serving 2.1.0 were drained before they restarted; web_3 was out of the router already
+    redrains = {r["host"]: r["result"]["members"][0] for r in run.results
+                if r["task"] == "Drain the host's member before it restarts (a failed host is out already)"}
+    assert {host: (m["before"], m["after"]) for host, m in redrains.items()} == {
+        "web_1": ("ready", "maint"), "web_2": ("ready", "maint"), "web_3": ("maint", "maint")}, redrains
     final = fleet.last_rolling_record()
     assert final["outcome"] == "failed" and final["host_versions"] == dict.fromkeys(HOSTS, "2.0.0")
     assert final["reverted"] == ["web_1", "web_2", "web_3"] and final["untouched"] == ["web_4"], final
