@@ -277,9 +277,9 @@ def test_a_failing_third_host_stops_the_roll_and_the_upgraded_hosts_go_back(flee
 
 def test_max_fail_percentage_lets_one_failure_pass_and_the_roll_completes(fleet):
     fleet.broken = {"web_2"}
+    options = {"batch": 2, "max_fail_percentage": 25, "drain_timeout": 5, "health_timeout": 15}
     try:
-        run = fleet.run("2.2.0", shipyard_rolling={"batch": 2, "max_fail_percentage": 25, "drain_timeout": 5,
-                                                  "health_timeout": 15})
+        run = fleet.run("2.2.0", shipyard_rolling=options)
     finally:
         fleet.broken = set()
     assert run.rc == 0, run.output
