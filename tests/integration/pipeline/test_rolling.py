@@ -265,8 +265,9 @@ def test_a_failing_third_host_stops_the_roll_and_the_upgraded_hosts_go_back(flee
     assert drained == ["web_1", "web_2", "web_3"]
     assert fleet.app_pid("web_4") == untouched_pid
     # the hosts serving 2.1.0 were drained before they restarted; web_3 was out of the router already
+    revert_drain = "Drain the host's member before it restarts (a failed host is out already)"
     redrains = {r["host"]: r["result"]["members"][0] for r in run.results
-                if r["task"] == "Drain the host's member before it restarts (a failed host is out already)"}
+                if r["task"] == revert_drain and r["status"] != "skipped"}
     assert {host: (m["before"], m["after"]) for host, m in redrains.items()} == {
         "web_1": ("ready", "maint"), "web_2": ("ready", "maint"), "web_3": ("maint", "maint")}, redrains
     final = fleet.last_rolling_record()
