@@ -15,7 +15,7 @@ import datetime
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.shipyard.deploy.plugins.module_utils import hooks, plan
+from ansible_collections.shipyard.deploy.plugins.module_utils import hooks, plan, rolling
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ShipyardError
 from ansible_collections.shipyard.deploy.plugins.module_utils.ledger import open_ledger
 from ansible_collections.shipyard.deploy.plugins.module_utils.smoke import pipeline as smoke
@@ -40,7 +40,7 @@ class ActionModule(ActionBase):
                           for name in hosts]
             traffic = self._read_router(params["router"], task_vars)
             records = open_ledger(params["ledger"], params["ledger_aws"]).read() if params["ledger"] else []
-            build = plan.plan_rollback if params["purpose"] == "rollback" else plan.plan_deployment
+            build = self._planner(params)
             planned = build(params, traffic, records, hosts_vars, datetime.datetime.now(datetime.timezone.utc),
                             groups=task_vars.get("groups") or {})
         except ShipyardError as exc:
@@ -53,11 +53,18 @@ class ActionModule(ActionBase):
         return result
 
     @staticmethod
+    def _planner(params):
+        """plan.py's rollback or deployment plan, or rolling.py's for ``strategy: rolling``."""
+        if params["purpose"] == "rollback":
+            return plan.plan_rollback
+        return rolling.plan_rolling if params["strategy"] == "rolling" else plan.plan_deployment
+
+    @staticmethod
     def _host_variables(task_vars, name, address_variable):
         """The variables of app host ``name`` that decide its address (templated, as a play would see them)."""
         variables = task_vars["hostvars"][name]
         found = {}
-        for key in (address_variable, "ansible_host"):
+        for key in (address_variable, "ansible_host", rolling.MEMBER_VARIABLE):
             try:
                 value = variables.get(key)
             except AnsibleError as exc:

@@ -37,7 +37,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.errors import (
 
 EVENTS = (
     "started", "evidence", "preflight", "backup", "migration", "release", "health", "analysis", "traffic_step",
-    "approval", "bake", "smoke", "succeeded", "failed", "rolled_back", "note",
+    "approval", "bake", "smoke", "succeeded", "failed", "rolled_back", "note", "rolling",
 )
 # A deployment ends with one of these; the last one written wins.
 OUTCOMES = ("succeeded", "failed", "rolled_back")

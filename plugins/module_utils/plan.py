@@ -20,7 +20,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils import topology
 from ansible_collections.shipyard.deploy.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.shipyard.deploy.plugins.module_utils.storage import display_location
 
-STRATEGIES = ("direct", "bluegreen", "canary")
+STRATEGIES = ("direct", "bluegreen", "canary", "rolling")
 PURPOSES = ("deploy", "rollback")
 DEFAULT_HEALTH_PATH = "/health"
 ADDRESS_VARIABLE = "shipyard_app_address"
@@ -49,6 +49,7 @@ def argument_spec():
         hooks=dict(type="raw", default={}),
         hooks_dir=dict(type="str", default=""),
         smoke=dict(type="dict", default={}, no_log=True),
+        rolling=dict(type="dict", default={}),
     )
 
 

@@ -96,9 +96,12 @@ options:
     type: str
     default: ""
   strategy:
-    description: Strategy asked for (C(shipyard_strategy)); C(plan.strategy) is C(direct) on a first deployment.
+    description:
+      - Strategy asked for (C(shipyard_strategy)); C(plan.strategy) is C(direct) on a first deployment.
+      - C(rolling) upgrades each app host's one copy in place, batch by batch (see O(rolling) and docs/rolling.md);
+        O(slots) then names exactly one slot.
     type: str
-    choices: [direct, bluegreen, canary]
+    choices: [direct, bluegreen, canary, rolling]
     default: bluegreen
   health_path:
     description: Health endpoint of the application (C(shipyard_health_path)).
@@ -151,6 +154,17 @@ options:
       - The smoke tests of the pipeline (C(shipyard_smoke), see O(shipyard.deploy.rollout#module:smoke)). Validated
         before anything changes (a step without a URL, an unknown placeholder, no C(url)); only their names and
         where they run go into C(plan.smoke), never a value.
+    type: dict
+    default: {}
+  rolling:
+    description:
+      - "With O(strategy=rolling), its options (C(shipyard_rolling)) - C(batch) (hosts per batch: a count, a
+        percentage such as C(25%), or a list of them whose last entry repeats; default 1), C(max_fail_percentage)
+        (share of all app hosts that may fail with the roll going on, rounded down; default 0),
+        C(drain_timeout) (seconds a member drains at the router; default 30), C(health_timeout) (seconds each
+        upgraded host has to answer healthy; default 60)."
+      - Each app host's router member is its host variable C(shipyard_router_member), else the inventory name
+        (HAProxy server) or C(address:port) (nginx, ALB); every member must exist at the router.
     type: dict
     default: {}
 seealso:
@@ -207,6 +221,10 @@ plan:
       C(slot_urls), C(idle_health_targets), C(record) (M(shipyard.deploy.deployment_record) options of this
       deployment, without AWS credentials), C(report_dest), C(warnings), C(hooks) (hook name to absolute path
       of the task file), C(smoke) (C(enabled), C(url), C(steps) - their names - C(before_traffic), C(after_switch)).
+    - With O(strategy=rolling) also C(rolling) - C(slot), C(port), C(batches) (inventory names per batch),
+      C(serial) (their sizes, for a play's C(serial)), C(max_fail_percentage), C(max_failures), C(drain_timeout),
+      C(health_timeout), and per host C(members), C(urls), C(health_targets) and C(previous_versions) (the
+      ledger's last C(rolling) record); C(live_slot) and C(idle_slot) are both the one slot.
     - To roll back also C(target_version), C(health_targets) per slot and C(backup_id) (of the deployment rolled
       back, which C(deployment_id), C(version) and C(record) name; empty when the ledger knows none).
   returned: success

@@ -60,7 +60,7 @@ options:
       - Event to append. Without it the module only answers queries.
     type: str
     choices: [started, evidence, preflight, backup, migration, release, health, analysis, traffic_step, approval,
-              bake, smoke, succeeded, failed, rolled_back, note]
+              bake, smoke, succeeded, failed, rolled_back, note, rolling]
   data:
     description:
       - Details of the event, for example C(backup_id), a traffic step's weights and analysis verdict,
@@ -69,7 +69,10 @@ options:
         draws it; an C(evidence) event holds the verdict of M(shipyard.deploy.release_evidence) (C(verdict),
         C(enforce), C(rules)); a C(smoke) event holds one smoke test run (C(phase), C(base_url), C(passed),
         C(summary), C(steps) with each step's C(name), C(status), C(status_code), C(latency_ms), C(passed) and
-        C(error)). Never put secrets here.
+        C(error)).
+                a C(rolling) event holds one batch of a rolling deployment or its end
+        (C(host_versions) - which app host runs which version - C(upgraded), C(failed), C(reverted)). Never put
+        secrets here.
     type: dict
     default: {}
   event_id:

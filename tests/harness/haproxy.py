@@ -11,7 +11,8 @@ Layout written into ``workdir`` (a fresh temporary directory when not given):
   backend's ``address`` when it has one (app hosts on their own loopback addresses):
   ``slots={"blue": [b1, b2], "green": [g1]}`` gives ``blue_1``, ``blue_2``, ``green_1``
   (see :meth:`HAProxyServer.server_names`).  ``traffic_switch`` finds a slot's servers by that
-  ``<slot>_`` prefix when it is not told their names.
+  ``<slot>_`` prefix when it is not told their names.  A server is at ``127.0.0.1:<its port>``, or
+  at ``<its host>:<its port>`` when it has a ``host`` (app hosts on their own loopback addresses).
 - Initial weights: ``weights={"blue": 100, "green": 0}`` style, the HAProxy weight (0..256)
   given to EVERY server of that slot; by default the first slot gets 100, the others 0.
 - Runtime API, admin level, twice: ``<workdir>/admin.sock`` (:attr:`admin_socket`) and
@@ -20,6 +21,8 @@ Layout written into ``workdir`` (a fresh temporary directory when not given):
 - ``server-state-file <workdir>/server-state`` + ``load-server-state-from-file global``:
   a reload restores whatever was last saved there with ``show servers state``
   (:meth:`save_state` does it the way the traffic_switch module does).
+- ``extra_defaults="    option idle-close-on-response"``: idle keep-alive clients are told to
+  close when a reload stops the old worker (what the member and rolling tests run with).
 - ``health_check=True`` adds ``option httpchk GET /health`` and ``check inter <ms>`` to every
   server (for the health-check tests; off by default so weights alone decide).
 
@@ -142,9 +145,10 @@ class HAProxyServer(SlotProxy):
         names = self.server_names()
         for slot, servers in self.slots.items():
             for name, server in zip(names[slot], servers):
-                # a backend with an ``address`` (an app host on 127.0.0.2, ...) is reached there
+                # a backend with an ``address`` or ``host`` (an app host on 127.0.0.2, ...) is reached there
+                address = getattr(server, "address", None) or getattr(server, "host", None) or "127.0.0.1"
                 lines.append("    server %s %s:%d weight %d%s"
-                             % (name, getattr(server, "address", "127.0.0.1"), server.port,
+                             % (name, address, server.port,
                                 self.weights.get(slot, 0), check))
         return "\n".join(lines) + "\n"
 
