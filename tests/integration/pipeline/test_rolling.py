@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 import requests
@@ -178,6 +179,18 @@ class Fleet:
                 "versions": self.versions()}
 
 
+def wait_for_exit(pid, timeout=20):
+    """Until process ``pid`` is gone (supervisord shuts its programs down first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.1)
+    raise AssertionError("supervisord %d still runs %d s after its shutdown" % (pid, timeout))
+
+
 @pytest.fixture(scope="module")
 def fleet(playbook, pg):
     if not sshd_harness.available():
@@ -194,14 +207,17 @@ def fleet(playbook, pg):
         for host, address in zip(HOSTS, ADDRESSES):
             servers.append(sshd_harness.SshServer(address).start())
             os.makedirs(os.path.join(root, host))
-            infra.start_supervisord(os.path.join(root, host), {})
-            supervisors.append(os.path.join(root, host))
+            state = {}
+            infra.start_supervisord(os.path.join(root, host), state, workdir=os.path.join(root, host, "supervisor"))
+            supervisors.append((os.path.join(root, host, "supervisor"), state["supervisord_pid"]))
         proxy = HAProxyServer({"web": [Backend(address, port) for address in ADDRESSES]}, backend="app",
                               weights={"web": 100}, extra_defaults="    option idle-close-on-response").start()
         yield Fleet(root, playbook, servers, proxy, pg, database, port)
     finally:
-        for here in supervisors:
-            infra.stop(here)
+        for workdir, pid in supervisors:
+            infra.stop_supervisord(workdir, pid)
+        for _workdir, pid in supervisors:
+            wait_for_exit(pid)
         if proxy is not None:
             proxy.stop()
         for server in servers:
