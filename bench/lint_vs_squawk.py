@@ -20,7 +20,9 @@ What it prints:
   our lint through ``migration_lint``'s service, in a fresh Python running bench/lint_once.py,
   which imports nothing the lint does not need), rounds alternating after one untimed round of
   each, medians; wall time, and CPU time (user + system of all threads: squawk runs several,
-  the lint one).
+  the lint one);
+- what one more file costs each tool, without its start-up: both also run over ``--scale``
+  copies of the corpus (default 4) and the extra time is divided by the extra files.
 
 Each project's directory is linted as a migration directory (in version order, so the lint
 knows the columns of the earlier files); the runner settings are the ones a user of each project
@@ -42,6 +44,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 from lint_once import CORPUS, lint_corpus
@@ -146,6 +149,36 @@ def timed_rounds(files, repeat, root):
             times[name].append(time.perf_counter() - started)
             cpu[name].append(_children_cpu() - used)
     return ({name: values[1:] for name, values in times.items()}, {name: values[1:] for name, values in cpu.items()})
+
+
+def scaled_corpus(copies, scratch):
+    """``copies`` copies of the corpus under ``scratch`` (projects ``<name>~<n>``), and its .sql files."""
+    for number in range(copies):
+        for project in sorted(os.listdir(CORPUS)):
+            if os.path.isdir(os.path.join(CORPUS, project)):
+                shutil.copytree(os.path.join(CORPUS, project), os.path.join(scratch, "%s~%d" % (project, number)))
+    return sorted(glob.glob(os.path.join(scratch, "*", "**", "*.sql"), recursive=True))
+
+
+def marginal_rounds(files, scaled_files, scratch, repeat, root):
+    """Median wall times of each tool over the corpus and over its copies, rounds alternating.
+
+    The difference divided by the number of extra files is what one more file costs each tool,
+    without its fixed start-up (interpreter, imports; squawk's is a few ms, ours tens).
+    """
+    ours_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    ours_env["PYTHONPYCACHEPREFIX"] = os.path.join(root, "pycache")
+    once = os.path.join(HERE, "lint_once.py")
+    runs = {("squawk", 1): (squawk_argv(files), None), ("squawk", 2): (squawk_argv(scaled_files), None),
+            ("ours", 1): ([sys.executable, once, root], ours_env),
+            ("ours", 2): ([sys.executable, once, root, scratch], ours_env)}
+    times = {key: [] for key in runs}
+    for _round in range(repeat + 1):
+        for key, (argv, env) in runs.items():
+            started = time.perf_counter()
+            subprocess.run(argv, capture_output=True, env=env, check=key[0] != "squawk")
+            times[key].append(time.perf_counter() - started)
+    return {key: statistics.median(values[1:]) for key, values in times.items()}
 
 
 def _children_cpu():
@@ -387,6 +420,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--show", type=int, default=25)
+    parser.add_argument("--scale", type=int, default=4,
+                        help="also time both tools over this many copies of the corpus: the time an extra file costs")
     args = parser.parse_args()
     if squawk_binary() is None:
         sys.exit("squawk not found: pip install squawk-cli into this interpreter's environment")
@@ -436,6 +471,20 @@ def main():
           % (per_file["ours_compiling"], times["ours_compiling"] / times["squawk"]))
     print("ours in one warm process (no interpreter start, no imports): %.3f ms per file = %.2fx squawk's process"
           % (1000 * statistics.median(in_process) / len(files), statistics.median(in_process) / times["squawk"]))
+    if args.scale > 1:
+        scratch = tempfile.mkdtemp(prefix="shipyard-lint-scaled-")
+        try:
+            scaled = scaled_corpus(args.scale, scratch)
+            marginal = marginal_rounds(files, scaled, scratch, args.repeat, root)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        extra = len(scaled) - len(files)
+        cost = {tool: 1000 * (marginal[(tool, 2)] - marginal[(tool, 1)]) / extra for tool in ("squawk", "ours")}
+        fixed = {tool: 1000 * marginal[(tool, 1)] - cost[tool] * len(files) for tool in ("squawk", "ours")}
+        print("one more file (corpus x1 against x%d, %d extra files, medians of %d): squawk %.3f ms, ours %.3f ms: "
+              "ours/squawk = %.2fx; fixed start-up: squawk %.0f ms, ours %.0f ms"
+              % (args.scale, extra, args.repeat, cost["squawk"], cost["ours"], cost["ours"] / cost["squawk"],
+                 fixed["squawk"], fixed["ours"]))
 
 
 if __name__ == "__main__":
