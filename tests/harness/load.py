@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import select
 import threading
 import time
 from collections import Counter
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 
 class LoadGenerator:
     def __init__(self, url, concurrency=4, duration=30.0, max_requests=200000, timeout=5.0,
-                 new_connection_every=0, rate=None):
+                 new_connection_every=0, rate=None, check_dropped=False):
         parts = urlsplit(url)
         if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("load is only ever sent to loopback, not %s" % parts.hostname)
@@ -32,6 +33,11 @@ class LoadGenerator:
         self.new_connection_every = new_connection_every
         # requests per second over all workers (None: as fast as the server answers)
         self.rate = rate
+        # True: before reusing a kept-alive connection, look whether the server closed it while it was
+        # idle and reconnect if so (what urllib3/requests do, ``is_connection_dropped``); http.client's
+        # default, False, sends on it and fails
+        self.check_dropped = check_dropped
+        self.reconnects = 0
         self.lock = threading.Lock()
         self.slots = Counter()
         self.statuses = Counter()
@@ -82,7 +88,7 @@ class LoadGenerator:
         """Counts so far: {'total', 'failed', 'slots', 'statuses', 'errors'}."""
         with self.lock:
             return {"total": self.total, "failed": self.failed, "slots": dict(self.slots),
-                    "statuses": dict(self.statuses), "errors": dict(self.errors)}
+                    "statuses": dict(self.statuses), "errors": dict(self.errors), "reconnects": self.reconnects}
 
     def _take_ticket(self):
         with self.lock:
@@ -101,6 +107,12 @@ class LoadGenerator:
                 due += gap
                 if self._stop.wait(max(0.0, due - time.monotonic())):
                     break
+            if conn is not None and self.check_dropped and conn.sock is not None \
+                    and select.select([conn.sock], [], [], 0)[0]:
+                conn.close()  # readable while idle: closed by the server (EOF) - never reuse it
+                conn = None
+                with self.lock:
+                    self.reconnects += 1
             if conn is None:
                 conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
                 used = 0
