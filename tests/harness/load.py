@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import http.client
 import json
+import select
 import threading
 import time
 from collections import Counter
 from urllib.parse import urlsplit
 
+# what a request on a kept-alive connection the server has just closed ends with
+CLOSED_WITHOUT_ANSWER = ("RemoteDisconnected", "ConnectionResetError", "BrokenPipeError")
+
 
 class LoadGenerator:
     def __init__(self, url, concurrency=4, duration=30.0, max_requests=200000, timeout=5.0,
-                 new_connection_every=0, rate=None):
+                 new_connection_every=0, rate=None, check_dropped=False, retry_reused=False):
         parts = urlsplit(url)
         if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("load is only ever sent to loopback, not %s" % parts.hostname)
@@ -32,6 +36,16 @@ class LoadGenerator:
         self.new_connection_every = new_connection_every
         # requests per second over all workers (None: as fast as the server answers)
         self.rate = rate
+        # True: before reusing a kept-alive connection, look whether the server closed it while it was
+        # idle and reconnect if so (what urllib3/requests do, ``is_connection_dropped``); http.client's
+        # default, False, sends on it and fails
+        self.check_dropped = check_dropped
+        self.reconnects = 0
+        # True: a request on a REUSED connection that the server closed without any answer is sent once
+        # more on a new connection (RFC 9112 9.3.1, what browsers do for idempotent requests); counted in
+        # ``retried``, and a failure of the retry counts as failed
+        self.retry_reused = retry_reused
+        self.retried = 0
         self.lock = threading.Lock()
         self.slots = Counter()
         self.statuses = Counter()
@@ -82,7 +96,8 @@ class LoadGenerator:
         """Counts so far: {'total', 'failed', 'slots', 'statuses', 'errors'}."""
         with self.lock:
             return {"total": self.total, "failed": self.failed, "slots": dict(self.slots),
-                    "statuses": dict(self.statuses), "errors": dict(self.errors)}
+                    "statuses": dict(self.statuses), "errors": dict(self.errors), "reconnects": self.reconnects,
+                    "retried": self.retried}
 
     def _take_ticket(self):
         with self.lock:
@@ -90,6 +105,25 @@ class LoadGenerator:
                 return False
             self._sent += 1
             return True
+
+    def _exchange(self, conn):
+        """One GET on ``conn``: (status or error name, the body's slot, conn or None when it closed)."""
+        slot = None
+        try:
+            conn.request("GET", self.path, headers={"Connection": "keep-alive"})
+            resp = conn.getresponse()
+            body = resp.read()
+            try:
+                slot = json.loads(body).get("slot")
+            except ValueError:
+                slot = None
+            if resp.getheader("Connection", "").lower() == "close":
+                conn.close()
+                conn = None
+            return resp.status, slot, conn
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            return type(exc).__name__, None, None
 
     def _worker(self):
         conn = None
@@ -101,29 +135,23 @@ class LoadGenerator:
                 due += gap
                 if self._stop.wait(max(0.0, due - time.monotonic())):
                     break
+            if conn is not None and self.check_dropped and conn.sock is not None \
+                    and select.select([conn.sock], [], [], 0)[0]:
+                conn.close()  # readable while idle: closed by the server (EOF) - never reuse it
+                conn = None
+                with self.lock:
+                    self.reconnects += 1
             if conn is None:
                 conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
                 used = 0
             started = time.monotonic()
-            slot = None
-            try:
-                conn.request("GET", self.path, headers={"Connection": "keep-alive"})
-                resp = conn.getresponse()
-                body = resp.read()
-                status = resp.status
-                try:
-                    slot = json.loads(body).get("slot")
-                except ValueError:
-                    slot = None
-                outcome = status
-                if resp.getheader("Connection", "").lower() == "close":
-                    conn.close()
-                    conn = None
-            except (OSError, http.client.HTTPException) as exc:
-                outcome = type(exc).__name__
-                if conn is not None:
-                    conn.close()
-                conn = None
+            outcome, slot, conn = self._exchange(conn)
+            if self.retry_reused and used and outcome in CLOSED_WITHOUT_ANSWER:
+                with self.lock:
+                    self.retried += 1
+                conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                used = 0
+                outcome, slot, conn = self._exchange(conn)
             elapsed = time.monotonic() - started
             used += 1
             if conn is not None and self.new_connection_every and used >= self.new_connection_every:

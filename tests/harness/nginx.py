@@ -12,7 +12,7 @@ Layout written into ``workdir`` (a fresh temporary directory when not given):
   weight is 0), each followed by ``# slot=<slot>``.  ``weights={"blue": 100, "green": 0}``;
   by default the first slot gets 100, the others 0.
 - :meth:`addresses` gives ``{slot: ["127.0.0.1:port", ...]}``, what the nginx driver's
-  ``slots`` option wants.
+  ``slots`` option wants (``<host>:port`` for a backend with a ``host`` or ``address``).
 - ``keepalive=True`` (default) lets clients reuse connections (nginx's defaults);
   ``upstream_keepalive`` adds ``keepalive N;`` to the upstream (reused backend connections).
 - When run as root the workers run as root too (``user root;``): the test backends and
@@ -62,8 +62,13 @@ class NginxServer(SlotProxy):
         return os.path.join(self.workdir, "error.log")
 
     def addresses(self):
-        """{slot: ["127.0.0.1:port", ...]} of the backends, in the order given."""
-        return {slot: ["127.0.0.1:%d" % s.port for s in servers] for slot, servers in self.slots.items()}
+        """{slot: ["127.0.0.1:port", ...]} of the backends, in the order given; a backend with an
+        ``address`` or ``host`` (an app host on 127.0.0.2, ...) is reached there, as in the HAProxy harness."""
+        def address(server):
+            return "%s:%d" % (getattr(server, "address", None) or getattr(server, "host", None) or "127.0.0.1",
+                              server.port)
+
+        return {slot: [address(s) for s in servers] for slot, servers in self.slots.items()}
 
     def nginx_argv(self, *args):
         """argv of an nginx command against this instance's config (``-t``, ``-s reload``...)."""

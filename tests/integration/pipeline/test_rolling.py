@@ -12,6 +12,7 @@ failure tolerated by ``max_fail_percentage``; a batch of 0 refused before anythi
 from __future__ import annotations
 
 import collections
+import contextlib
 import getpass
 import importlib.util
 import json
@@ -66,34 +67,42 @@ def build_artifacts(root):
         builder.build(version, os.path.join(root, "broken"))
 
 
-def shared_port():
+def shared_port(addresses=ADDRESSES):
     """One port free on every host address (the hosts differ by address, not by port)."""
     for _attempt in range(20):
-        port = free_port(ADDRESSES[0])
+        port = free_port(addresses[0])
         try:
-            for address in ADDRESSES[1:]:
+            for address in addresses[1:]:
                 with socket.socket() as sock:
                     sock.bind((address, port))
             return port
         except OSError:
             continue
-    raise RuntimeError("no port free on all of %s" % ", ".join(ADDRESSES))
+    raise RuntimeError("no port free on all of %s" % ", ".join(addresses))
 
 
 class Fleet:
-    """Four app hosts behind HAProxy; ``run`` deploys through ansible-playbook with an inventory of them."""
+    """Four app hosts behind HAProxy; ``run`` deploys through ansible-playbook with an inventory of them.
 
-    def __init__(self, root, runner, servers, proxy, pg, database, port):
+    ``addresses`` are the hosts' loopback addresses; :meth:`router_options` is ``shipyard_router``
+    (a subclass puts another router in front)."""
+
+    def __init__(self, root, runner, servers, proxy, pg, database, port, addresses=ADDRESSES):
         self.root, self.runner, self.servers, self.proxy = root, runner, servers, proxy
         self.pg, self.database, self.port = pg, database, port
+        self.addresses = addresses
         self.broken = set()
+
+    def router_options(self):
+        return {"driver": "haproxy", "haproxy_socket": self.proxy.admin_socket,
+                "haproxy_backend": "app", "haproxy_state_file": self.proxy.state_file}
 
     def host_root(self, host):
         return os.path.join(self.root, host)
 
     def inventory(self, **group_vars):
         hosts = {}
-        for host, address, server in zip(HOSTS, ADDRESSES, self.servers):
+        for host, address, server in zip(HOSTS, self.addresses, self.servers):
             here = self.host_root(host)
             variables = dict(server.inventory_vars(), shipyard_app_address=address,
                              shipyard_app_listen_address=address, shipyard_app_root=os.path.join(here, "app"),
@@ -115,8 +124,7 @@ class Fleet:
             "shipyard_app_user": getpass.getuser(), "shipyard_app_create_user": False,
             "shipyard_db": self.pg.conn_options(self.database),
             "shipyard_app_env": {"DATABASE_URL": url, "LOG_LEVEL": "warn"},
-            "shipyard_router": {"driver": "haproxy", "haproxy_socket": self.proxy.admin_socket,
-                                "haproxy_backend": "app", "haproxy_state_file": self.proxy.state_file},
+            "shipyard_router": self.router_options(),
             "shipyard_strategy": "rolling",
             "shipyard_rolling": {"batch": 1, "drain_timeout": 5, "health_timeout": 15},
             "shipyard_backup": False,
@@ -140,7 +148,7 @@ class Fleet:
     def versions(self):
         """{host: version its app answers with}, asked at the host's own address."""
         found = {}
-        for host, address in zip(HOSTS, ADDRESSES):
+        for host, address in zip(HOSTS, self.addresses):
             try:
                 found[host] = requests.get("http://%s:%d/health" % (address, self.port), timeout=5).json()["version"]
             except (requests.RequestException, ValueError):
@@ -191,28 +199,29 @@ def wait_for_exit(pid, timeout=20):
     raise AssertionError("supervisord %d still runs %d s after its shutdown" % (pid, timeout))
 
 
-@pytest.fixture(scope="module")
-def fleet(playbook, pg):
+@contextlib.contextmanager
+def running_fleet(playbook, pg, addresses, start_proxy, fleet_class=Fleet, name="rolling"):
+    """Four app hosts on ``addresses`` (sshd + supervisord each), artifacts, a database, and the router
+    ``start_proxy([Backend, ...])`` returns (started) in front; yields ``fleet_class``, stops it all after."""
     if not sshd_harness.available():
         pytest.skip("openssh-server / openssh-client not installed (make system-deps)")
     infra = load_infra()
-    root = tempfile.mkdtemp(prefix="shipyard-rolling-")
+    root = tempfile.mkdtemp(prefix="shipyard-%s-" % name)
     os.chmod(root, 0o755)  # noqa: S103 - PostgreSQL's service user reads nothing here, supervisord's children do
-    database = "rolling_" + os.path.basename(root).split("-")[-1].lower().replace("_", "")
+    database = name + "_" + os.path.basename(root).split("-")[-1].lower().replace("_", "")
     pg.create_database(database)
     servers, supervisors, proxy = [], [], None
     try:
         build_artifacts(root)
-        port = shared_port()
-        for host, address in zip(HOSTS, ADDRESSES):
+        port = shared_port(addresses)
+        for host, address in zip(HOSTS, addresses):
             servers.append(sshd_harness.SshServer(address).start())
             os.makedirs(os.path.join(root, host))
             state = {}
             infra.start_supervisord(os.path.join(root, host), state, workdir=os.path.join(root, host, "supervisor"))
             supervisors.append((os.path.join(root, host, "supervisor"), state["supervisord_pid"]))
-        proxy = HAProxyServer({"web": [Backend(address, port) for address in ADDRESSES]}, backend="app",
-                              weights={"web": 100}, extra_defaults="    option idle-close-on-response").start()
-        yield Fleet(root, playbook, servers, proxy, pg, database, port)
+        proxy = start_proxy([Backend(address, port) for address in addresses])
+        yield fleet_class(root, playbook, servers, proxy, pg, database, port, addresses=addresses)
     finally:
         for workdir, pid in supervisors:
             infra.stop_supervisord(workdir, pid)
@@ -224,6 +233,16 @@ def fleet(playbook, pg):
             server.stop()
         pg.drop_database(database)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def fleet(playbook, pg):
+    def haproxy(backends):
+        return HAProxyServer({"web": backends}, backend="app", weights={"web": 100},
+                             extra_defaults="    option idle-close-on-response").start()
+
+    with running_fleet(playbook, pg, ADDRESSES, haproxy) as started:
+        yield started
 
 
 def test_rolls_two_versions_across_four_hosts_under_load(fleet):
