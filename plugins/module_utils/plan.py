@@ -268,7 +268,8 @@ def report_destination(report_dest, ledger):
     return os.path.join(os.path.dirname(display_location(ledger)), "reports")
 
 
-def _require(params, *names):
+def require_params(params, *names):
+    """A ConfigurationError naming the first of ``names`` missing from ``params`` and how to set it."""
     for name in names:
         if not params.get(name):
             raise ConfigurationError("%s (shipyard_%s) is required; %s" % (name, name, {
@@ -300,7 +301,7 @@ def plan_deployment(params, traffic, records, hosts_vars, moment, groups=None):
     name, variables)]`` of the app hosts, in inventory order; ``moment``: now (timezone-aware);
     ``groups``: the inventory's groups (needed when the slots are host groups).
     """
-    _require(params, "version", "environment", "application")
+    require_params(params, "version", "environment", "application")
     ports, names, weights, view, live, warnings, (layout, hosts, addresses) = _common(
         params, traffic, records, hosts_vars, True, groups)
     version = str(params["version"])

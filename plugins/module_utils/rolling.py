@@ -175,9 +175,7 @@ def plan_rolling(params, traffic, records, hosts_vars, moment, groups=None):
     place) and adds ``rolling``: batches, members, URLs and health checks per host, the ledger's
     versions per host, the number of failures tolerated.
     """
-    for name in ("version", "environment", "application"):
-        if not params.get(name):
-            raise ConfigurationError("%s (shipyard_%s) is required for a deployment" % (name, name))
+    plans.require_params(params, "version", "environment", "application")
     options = rolling_options(params.get("rolling"))
     slot, port = rolling_slot(params.get("slots"))
     hosts = [name for name, _variables in hosts_vars]
