@@ -7,8 +7,10 @@ Extra variables travel in a file (``-e @file``) so secrets never reach argv.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,8 +23,14 @@ CALLBACK_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callbac
 
 
 def collections_root(base=None):
-    """Create ``<base>/ansible_collections/shipyard/deploy`` -> repository root; return ``base``."""
-    base = base or tempfile.mkdtemp(prefix="shipyard-collections-")
+    """Create ``<base>/ansible_collections/shipyard/deploy`` -> repository root; return ``base``.
+
+    Without ``base`` a temporary directory is made and removed when the process exits (the link
+    is removed, not what it points to): every pytest and bench run used to leave one behind.
+    """
+    if not base:
+        base = tempfile.mkdtemp(prefix="shipyard-collections-")
+        atexit.register(shutil.rmtree, base, True)
     ns = os.path.join(base, "ansible_collections", "shipyard")
     os.makedirs(ns, exist_ok=True)
     link = os.path.join(ns, "deploy")
