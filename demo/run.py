@@ -1,6 +1,7 @@
 """`make demo`: the whole release pipeline on local infrastructure, with real playbooks.
 
-1. start PostgreSQL, HAProxy and supervisord on loopback (demo/infra.py) and build the artifacts;
+1. remove what an earlier demo left in .demo/ (stopping its servers), start PostgreSQL, HAProxy and
+   supervisord on loopback (demo/infra.py) and build the artifacts;
 2. deploy 1.0.0 (nothing is live yet: straight to blue);
 3. deploy 2.0.0 blue-green with a migration, under continuous load through HAProxy;
 4. canary of the faulty 3.0.0, which the analysis rolls back automatically;
@@ -110,7 +111,19 @@ def serving(port):
         connection.close()
 
 
+def start_from_nothing():
+    """Stop and delete what an earlier demo left in .demo/: the story starts with nothing live, and a
+    .demo/ from an older checkout holds releases built from an older demo app, whose new artifacts
+    release_artifact rightly refuses to put under the same version."""
+    if os.path.isdir(DEMO):
+        print("==> .demo/ holds an earlier demo: stopping it and removing its data, to start from nothing",
+              flush=True)
+        subprocess.run([sys.executable, os.path.join(HERE, "infra.py"), "stop", "--dir", DEMO, "--purge"],
+                       check=True, stdout=subprocess.DEVNULL)
+
+
 def main():
+    start_from_nothing()
     subprocess.run([sys.executable, os.path.join(HERE, "infra.py"), "start", "--dir", DEMO, "--host-groups"],
                    check=True)
     subprocess.run([sys.executable, os.path.join(HERE, "build_artifacts.py"), os.path.join(DEMO, "artifacts")],

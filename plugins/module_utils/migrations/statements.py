@@ -28,7 +28,8 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.migrations.sql_tex
 # but only parse_sql, which builds AST objects, uses them; parse_sql_json needs neither.  Loading
 # them took about 20 ms of every lint run, so they are loaded lazily: importlib.util.LazyLoader
 # gives a module object whose code runs on its first attribute access.  Whoever uses them later
-# gets them as usual; if they are already imported nothing changes.
+# gets them as usual; if they are already imported nothing changes.  (Until CPython gh-114763 was
+# fixed in 2024, a lazy module's first use was not thread-safe; the lint runs in one thread.)
 LAZY_PGLAST_MODULES = ("pglast.ast", "pglast.enums")
 
 

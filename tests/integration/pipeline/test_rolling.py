@@ -4,7 +4,8 @@ Four real sshd servers on 127.0.0.12-15 (one inventory host each, ``ansible_conn
 each host with its own app root and its own supervisord running the demo shop's one slot, bound
 to the host's address on the same port; HAProxy in front with one server per host
 (``option idle-close-on-response``, keep-alive clients); PostgreSQL from the harness.  The tests
-run in order and build on each other: 1.0.0 then 2.0.0 rolled under load; a roll whose third host
+run in order and build on each other: 1.0.0 then 2.0.0 rolled under load; a ``--check`` run of the
+next roll that changes nothing; a roll whose third host
 fails its health check (its artifact needs a table that does not exist) stopped and reverted; a
 failure tolerated by ``max_fail_percentage``; a batch of 0 refused before anything changes.
 """
@@ -137,12 +138,12 @@ class Fleet:
                                                "ansible_python_interpreter": sys.executable}}},
         }, "vars": common}}
 
-    def run(self, version, **group_vars):
+    def run(self, version, check=False, **group_vars):
         path = os.path.join(self.root, "inventory.yml")
         with open(path, "w") as handle:
             yaml.safe_dump(self.inventory(**group_vars), handle)
         return self.runner.run(DEPLOY, extra_vars={"shipyard_version": version}, inventory=path, timeout=600,
-                               env={"ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_PIPELINING": "True"})
+                               check=check, env={"ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_PIPELINING": "True"})
 
     # --- what a user checks -------------------------------------------------------------------
     def versions(self):
@@ -273,6 +274,21 @@ def test_rolls_two_versions_across_four_hosts_under_load(fleet):
     assert final["outcome"] == "succeeded" and final["host_versions"] == dict.fromkeys(HOSTS, "2.0.0"), final
     events = [r["event"] for r in fleet.ledger() if r["version"] == "2.0.0"]
     assert events[0] == "started" and events[-1] == "succeeded" and events.count("rolling") == 5, events
+
+
+def test_check_mode_of_a_roll_changes_nothing(fleet):
+    before = fleet.snapshot()
+    pids = {host: fleet.app_pid(host) for host in HOSTS}
+    run = fleet.run("2.1.0", check=True)
+    assert run.rc == 0, run.output
+    assert fleet.snapshot() == before  # links, ledger, router states, versions served
+    assert {host: fleet.app_pid(host) for host in HOSTS} == pids  # no host restarted
+    releases = {host: sorted(os.listdir(os.path.join(fleet.host_root(host), "app", "releases"))) for host in HOSTS}
+    assert releases == {host: ["1.0.0", "2.0.0"] for host in HOSTS}, releases
+    # the roll is predicted batch by batch: each host's member would be drained, then enabled again
+    drains = [r for r in run.results if r["task"] == "Drain the batch's members at the router"]
+    assert [d["result"]["members"][0]["name"] for d in drains] == HOSTS, drains
+    assert all(d["result"]["changed"] and d["result"]["members"][0]["before"] == "ready" for d in drains), drains
 
 
 def test_a_failing_third_host_stops_the_roll_and_the_upgraded_hosts_go_back(fleet):
