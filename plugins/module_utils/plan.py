@@ -338,6 +338,20 @@ def plan_deployment(params, traffic, records, hosts_vars, moment, groups=None):
     }
 
 
+def refuse_rollback_of_rolling(params, records):
+    """Raise the ConfigurationError that says how to go back from a rolling deployment: it has one slot,
+    upgraded in place on every host, so there is no other slot, still warm, to send the traffic to."""
+    good = ledger_records.good_versions(records, params.get("environment") or "", params.get("application") or "")
+    previous = good[1] if len(good) > 1 else ""
+    raise ConfigurationError(
+        "shipyard_strategy is rolling: every app host runs the one slot, upgraded in place, so there is no "
+        "other slot to send the traffic back to; roll the previous version out instead: ansible-playbook "
+        "shipyard.deploy.deploy -e shipyard_version=%s (batch by batch, like any rolling deployment)%s"
+        % (previous or "<previous version>",
+           "" if previous else "; the ledger names no earlier succeeded version in %s" % (
+               params.get("environment") or "this environment")))
+
+
 def plan_rollback(params, traffic, records, hosts_vars, moment, groups=None):
     """The plan of sending all traffic back to the other slot, which must still run the previous good version.
 
@@ -345,6 +359,8 @@ def plan_rollback(params, traffic, records, hosts_vars, moment, groups=None):
     a rolled-back canary, a release that never succeeded - unless ``emergency``: the message names the
     version there and the command that redeploys the wanted one.
     """
+    if params.get("strategy") == "rolling":
+        refuse_rollback_of_rolling(params, records)
     ports, names, weights, view, live, warnings, (layout, hosts, addresses) = _common(
         params, traffic, records, hosts_vars, bool(hosts_vars), groups)
     if not live:

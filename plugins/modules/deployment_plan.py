@@ -100,6 +100,8 @@ options:
       - Strategy asked for (C(shipyard_strategy)); C(plan.strategy) is C(direct) on a first deployment.
       - C(rolling) upgrades each app host's one copy in place, batch by batch (see O(rolling) and docs/rolling.md);
         O(slots) then names exactly one slot.
+      - With O(purpose=rollback), C(rolling) is refused before anything moves (there is no other slot); the
+        message names the command that rolls the previous good version from the ledger out.
     type: str
     choices: [direct, bluegreen, canary, rolling]
     default: bluegreen

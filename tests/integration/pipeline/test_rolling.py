@@ -40,6 +40,7 @@ from ansible_collections.shipyard.deploy.plugins.module_utils.routers.haproxy im
 HOSTS = ["web_1", "web_2", "web_3", "web_4"]
 ADDRESSES = sshd_harness.loopback_addresses(4, first=12)
 DEPLOY = os.path.join(REPO_ROOT, "playbooks", "deploy.yml")
+ROLLBACK = os.path.join(REPO_ROOT, "playbooks", "rollback.yml")
 Backend = collections.namedtuple("Backend", "host port")
 
 
@@ -138,12 +139,14 @@ class Fleet:
                                                "ansible_python_interpreter": sys.executable}}},
         }, "vars": common}}
 
-    def run(self, version, check=False, **group_vars):
+    def run(self, version, check=False, playbook=DEPLOY, **group_vars):
+        """``playbook`` (deploy.yml) for ``version`` (None: no shipyard_version) with this fleet's inventory."""
         path = os.path.join(self.root, "inventory.yml")
         with open(path, "w") as handle:
             yaml.safe_dump(self.inventory(**group_vars), handle)
-        return self.runner.run(DEPLOY, extra_vars={"shipyard_version": version}, inventory=path, timeout=600,
-                               check=check, env={"ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_PIPELINING": "True"})
+        extra_vars = {"shipyard_version": version} if version else {}
+        return self.runner.run(playbook, extra_vars=extra_vars, inventory=path, timeout=600, check=check,
+                               env={"ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_PIPELINING": "True"})
 
     # --- what a user checks -------------------------------------------------------------------
     def versions(self):
@@ -350,4 +353,16 @@ def test_a_batch_of_zero_is_refused_before_anything_changes(fleet):
     message = run.task("Plan the deployment (live and idle slot, URLs and health checks of every app host, "
                        "ledger options)")["msg"]
     assert "shipyard_rolling.batch 0 is not a number of hosts of at least 1" in message, message
+    assert fleet.snapshot() == before
+
+
+def test_rollback_playbook_refuses_a_rolling_deployment_and_names_the_way_back(fleet):
+    before = fleet.snapshot()
+    run = fleet.run(None, playbook=ROLLBACK)
+    assert run.rc != 0
+    message = run.task("Plan the rollback (the slot to go back to, the version it must answer with, the "
+                       "deployment it ends)")["msg"]
+    assert "shipyard_strategy is rolling" in message and "no other slot" in message, message
+    # 2.2.0 is live (the roll above succeeded); 2.0.0 is the good version before it
+    assert "ansible-playbook shipyard.deploy.deploy -e shipyard_version=2.0.0" in message, message
     assert fleet.snapshot() == before

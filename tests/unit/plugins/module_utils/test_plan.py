@@ -210,6 +210,19 @@ class TestRollback:
         assert (planned["live_slot"], planned["idle_slot"]) == ("blue", "green")
         assert planned["record"] == {} and planned["deployment_id"] == "" and planned["health_targets"]["green"] == []
 
+    def test_a_rolling_deployment_is_refused_with_the_command_that_rolls_the_previous_version(self):
+        records = deployment("d1", "1.0.0", "app") + deployment("d2", "2.0.0", "app", start=1)
+        rolling = params(purpose="rollback", strategy="rolling", slots={"app": {"port": 8000}})
+        with pytest.raises(ConfigurationError) as refused:
+            plan.plan_rollback(rolling, {"weights": {"app": 100}, "active": "app"}, records, HOSTS, NOW)
+        message = refused.value.message
+        assert "no other slot to send the traffic back to" in message, message
+        assert "ansible-playbook shipyard.deploy.deploy -e shipyard_version=1.0.0" in message, message
+        # without an earlier good version the command has a placeholder, and says why
+        with pytest.raises(ConfigurationError, match=r"shipyard_version=<previous version> .*names no earlier "
+                                                     r"succeeded version in production"):
+            plan.plan_rollback(rolling, {"weights": {"app": 100}}, deployment("d1", "1.0.0", "app"), HOSTS, NOW)
+
     def test_nothing_live_is_nothing_to_roll_back(self):
         with pytest.raises(ConfigurationError, match="nothing to roll back"):
             plan.plan_rollback(params(purpose="rollback"), traffic(0, 0), [], HOSTS, NOW)
