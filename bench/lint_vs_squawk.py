@@ -16,13 +16,16 @@ What it prints:
   right one counts as agreeing, one where squawk is right stays a disagreement, one without a
   judgement stays one too);
 - the disagreements themselves, with the judgement and its reason;
-- the time per file of each tool: each runs as one process over the whole corpus (squawk's CLI;
+- the time per file (and files per second) of each tool: each runs as one process over the whole corpus (squawk's CLI;
   our lint through ``migration_lint``'s service, in a fresh Python running bench/lint_once.py,
   which imports nothing the lint does not need), rounds alternating after one untimed round of
   each, medians; wall time, and CPU time (user + system of all threads: squawk runs several,
   the lint one);
 - what one more file costs each tool, without its start-up: both also run over ``--scale``
-  copies of the corpus (default 4) and the extra time is divided by the extra files.
+  copies of the corpus (default 4) and the extra time is divided by the extra files;
+- with ``--playbook``, what a user waits in a job: ``ansible-playbook`` with a migration_lint task
+  per project, against the same playbook with ansible.builtin.ping in each task (Ansible's own
+  start and per-task cost).
 
 Each project's directory is linted as a migration directory (in version order, so the lint
 knows the columns of the earlier files); the runner settings are the ones a user of each project
@@ -179,6 +182,53 @@ def marginal_rounds(files, scaled_files, scratch, repeat, root):
             subprocess.run(argv, capture_output=True, env=env, check=key[0] != "squawk")
             times[key].append(time.perf_counter() - started)
     return {key: statistics.median(values[1:]) for key, values in times.items()}
+
+
+def lint_playbook(scratch, module):
+    """A playbook with one task per corpus project, each running ``module``: migration_lint over the
+    project directory (the bench's settings), or ansible.builtin.ping (Ansible's own cost per task)."""
+    from lint_once import PROJECT_SETTINGS, projects
+
+    tasks = []
+    for project in projects():
+        if module == "ping":
+            tasks.append({"name": project, "ansible.builtin.ping": {}})
+            continue
+        options = {"paths": [os.path.join(CORPUS, project)], "block_on": "none", "fail_on_blocking": False,
+                   "runner_sets_lock_timeout": False, "transactional": "auto"}
+        options.update(PROJECT_SETTINGS.get(project, {}))
+        tasks.append({"name": project, "shipyard.deploy.migration_lint": options})
+    path = os.path.join(scratch, "%s.yml" % module)
+    with open(path, "w") as handle:
+        json.dump([{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}], handle)
+    return path
+
+
+def playbook_rounds(root, repeat):
+    """Median wall times of ``ansible-playbook`` linting the corpus (a task per project) and of the same
+    playbook with ansible.builtin.ping in each task, rounds alternating: what a user waits in a job, and
+    what of it is Ansible's own start and per-task cost."""
+    scratch = tempfile.mkdtemp(prefix="shipyard-lint-playbook-")
+    try:
+        inventory = os.path.join(scratch, "inventory")
+        with open(inventory, "w") as handle:
+            handle.write("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env.update(ANSIBLE_COLLECTIONS_PATH=root, ANSIBLE_LOCAL_TEMP=os.path.join(scratch, "tmp"),
+                   ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="False", ANSIBLE_NOCOLOR="1")
+        playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+        runs = {name: [playbook, "-i", inventory, lint_playbook(scratch, name)] for name in ("lint", "ping")}
+        times = {name: [] for name in runs}
+        for _round in range(repeat + 1):
+            for name, argv in runs.items():
+                started = time.perf_counter()
+                done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+                if done.returncode != 0:
+                    raise RuntimeError("ansible-playbook (%s) failed:\n%s" % (name, done.stdout[-2000:]))
+                times[name].append(time.perf_counter() - started)
+        return {name: statistics.median(values[1:]) for name, values in times.items()}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _children_cpu():
@@ -422,6 +472,8 @@ def main():
     parser.add_argument("--show", type=int, default=25)
     parser.add_argument("--scale", type=int, default=4,
                         help="also time both tools over this many copies of the corpus: the time an extra file costs")
+    parser.add_argument("--playbook", action="store_true",
+                        help="also time ansible-playbook linting the corpus, a migration_lint task per project")
     args = parser.parse_args()
     if squawk_binary() is None:
         sys.exit("squawk not found: pip install squawk-cli into this interpreter's environment")
@@ -459,8 +511,10 @@ def main():
         in_process.append(time.perf_counter() - started)
     per_file = {name: 1000 * value / len(files) for name, value in times.items()}
     cpu_per_file = {name: 1000 * value / len(files) for name, value in cpu.items()}
-    print("\ntime per file (one process over the corpus, median of %d): squawk %.3f ms, ours %.3f ms: "
-          "ours/squawk = %.2fx" % (args.repeat, per_file["squawk"], per_file["ours"], times["ours"] / times["squawk"]))
+    print("\ntime per file (one process over the corpus, median of %d): squawk %.3f ms (%.0f files/s), ours %.3f ms "
+          "(%.0f files/s): ours/squawk = %.2fx" % (
+              args.repeat, per_file["squawk"], 1000 / per_file["squawk"], per_file["ours"], 1000 / per_file["ours"],
+              times["ours"] / times["squawk"]))
     print("CPU time per file (user + system, all threads): squawk %.3f ms (%.1f CPUs busy), ours %.3f ms: "
           "ours/squawk = %.2fx" % (cpu_per_file["squawk"], cpu["squawk"] / times["squawk"], cpu_per_file["ours"],
                                    cpu["ours"] / cpu["squawk"]))
@@ -485,6 +539,12 @@ def main():
               "ours/squawk = %.2fx; fixed start-up: squawk %.0f ms, ours %.0f ms"
               % (args.scale, extra, args.repeat, cost["squawk"], cost["ours"], cost["ours"] / cost["squawk"],
                  fixed["squawk"], fixed["ours"]))
+    if args.playbook:
+        waited = playbook_rounds(root, args.repeat)
+        print("through ansible-playbook, a migration_lint task per project (%d tasks, medians of %d): %.2f s; "
+              "the same playbook with ansible.builtin.ping tasks %.2f s; the lint's share %.0f ms, squawk's "
+              "whole run %.0f ms" % (len(sql_files()), args.repeat, waited["lint"], waited["ping"],
+                                     1000 * (waited["lint"] - waited["ping"]), 1000 * times["squawk"]))
 
 
 if __name__ == "__main__":
