@@ -16,7 +16,6 @@ import getpass
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,27 +26,13 @@ import requests
 import yaml
 from harness.haproxy import HAProxyServer
 from harness.load import LoadGenerator
-from harness.net import free_port
+from harness.net import free_port_everywhere
 from harness.playbook import REPO_ROOT
 from harness.stack import PLAYBOOKS, load_infra
 
 Backend = collections.namedtuple("Backend", "address port")
 GROUPS = {"app_blue": ["app1", "app2"], "app_green": ["app3", "app4"]}
 SLOT_OF = {"app1": "blue", "app2": "blue", "app3": "green", "app4": "green"}
-
-
-def port_free_everywhere(addresses):
-    """A port free on every address (each app host binds the same slot port on its own address)."""
-    for _attempt in range(50):
-        port = free_port(addresses[0])
-        try:
-            for address in addresses[1:]:
-                with socket.socket() as sock:
-                    sock.bind((address, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no port free on all of %s" % ", ".join(addresses))
 
 
 class Fleet:
@@ -149,7 +134,7 @@ def fleet(ssh_hosts, playbook, pg):
             workdir = os.path.join(root, name, "supervisor")
             infra.start_supervisord(root, state, workdir=workdir)
             supervisors[name] = (workdir, state["supervisord_pid"])
-        port = port_free_everywhere([s.address for s in servers.values()])
+        port = free_port_everywhere([s.address for s in servers.values()])
         haproxy = HAProxyServer(
             {slot: [Backend(servers[n].address, port) for n in group]
              for slot, group in (("blue", GROUPS["app_blue"]), ("green", GROUPS["app_green"]))},

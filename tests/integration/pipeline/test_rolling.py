@@ -19,7 +19,6 @@ import importlib.util
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ import yaml
 from harness import sshd as sshd_harness
 from harness.haproxy import HAProxyServer
 from harness.load import LoadGenerator
-from harness.net import free_port
+from harness.net import free_port_everywhere
 from harness.playbook import REPO_ROOT
 from harness.stack import load_infra
 
@@ -67,20 +66,6 @@ def build_artifacts(root):
         builder.RELEASES[version] = {"migrations": good["migrations"],
                                      "release": {"requires_table": "no_such_table", "bug_rate": 0}}
         builder.build(version, os.path.join(root, "broken"))
-
-
-def shared_port(addresses=ADDRESSES):
-    """One port free on every host address (the hosts differ by address, not by port)."""
-    for _attempt in range(20):
-        port = free_port(addresses[0])
-        try:
-            for address in addresses[1:]:
-                with socket.socket() as sock:
-                    sock.bind((address, port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no port free on all of %s" % ", ".join(addresses))
 
 
 class Fleet:
@@ -217,7 +202,7 @@ def running_fleet(playbook, pg, addresses, start_proxy, fleet_class=Fleet, name=
     servers, supervisors, proxy = [], [], None
     try:
         build_artifacts(root)
-        port = shared_port(addresses)
+        port = free_port_everywhere(addresses)
         for host, address in zip(HOSTS, addresses):
             servers.append(sshd_harness.SshServer(address).start())
             os.makedirs(os.path.join(root, host))
